@@ -1,0 +1,47 @@
+# EE 541 Unit 1. Two commands do everything on a fresh machine:
+#   make run    set up, prepare the data, execute every notebook into build/ (table of times)
+#   make test   set up, prepare the data, unit tests + every notebook under nbval
+# Every target is idempotent: a second call re-installs nothing.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.course-utils-installed
+
+.PHONY: setup data run test lab student bench env clean distclean
+
+setup: $(STAMP)
+
+# Re-install only when the declared dependencies change.
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+data: setup
+	$(PY) -m course_utils data
+
+env: setup
+	$(PY) -m course_utils env
+
+run: data
+	$(PY) -m course_utils run notebooks --out build
+
+test: data
+	$(PY) -m pytest
+
+lab: data
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+bench: data
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+# Generated files only; the virtual environment and the prepared data stay.
+clean:
+	rm -rf build notebooks/runs notebooks/build .pytest_cache
+	find . -name __pycache__ -type d -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+
+# Also the virtual environment and the prepared data.
+distclean: clean
+	rm -rf $(VENV) data/FashionMNIST

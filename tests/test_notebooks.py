@@ -1,0 +1,72 @@
+"""Committed notebooks must be executed top to bottom, or nbval's strict comparison silently skips cells."""
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_utils.execute import execute_notebook, format_table
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+
+
+def execution_problems(nb) -> list[str]:
+    """Why a notebook's stored outputs cannot be trusted for comparison, if they cannot."""
+    problems = []
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    counts = [c.get("execution_count") for c in code]
+    for i, (cell, count) in enumerate(zip(code, counts), start=1):
+        if count is None:
+            problems.append(f"code cell {i} has no execution count (outputs stripped or never run)")
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            problems.append(f"code cell {i} stored an error")
+    if None not in counts and counts != list(range(1, len(code) + 1)):
+        problems.append(f"execution counts {counts} are not 1, 2, 3, ... (not run top to bottom in a fresh kernel)")
+    return problems
+
+
+def test_there_are_notebooks():
+    assert any(p.name.startswith("00_") for p in NOTEBOOKS)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_was_executed_top_to_bottom(path):
+    assert execution_problems(nbformat.read(path, as_version=4)) == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_conventions(path):
+    nb = nbformat.read(path, as_version=4)
+    assert re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", path.name)
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    first_code = next(c for c in nb.cells if c.cell_type == "code")
+    assert "set_all_seeds(42)" in first_code.source
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    text = json.dumps(nb)
+    for machine_path in ("/root/", "/tmp/", "/work/", "/home/"):
+        assert machine_path not in text, f"{path.name} holds a machine path {machine_path}"
+
+
+def make_notebook(sources):
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+
+
+def test_stripped_and_out_of_order_notebooks_are_caught():
+    nb = make_notebook(["a = 1", "b = 2", "c = 3"])
+    assert len(execution_problems(nb)) == 3
+    for cell, count in zip(nb.cells, (1, 3, 2)):
+        cell.execution_count = count
+    assert execution_problems(nb) == ["execution counts [1, 3, 2] are not 1, 2, 3, ... "
+                                      "(not run top to bottom in a fresh kernel)"]
+
+
+def test_runner_names_the_failing_cell(tmp_path):
+    src = tmp_path / "99_broken.ipynb"
+    nbformat.write(make_notebook(["x = 1", "print(x)", "1 / 0", "print('never')"]), src)
+    result = execute_notebook(src, tmp_path / "build")
+    assert not result.ok
+    assert result.error.startswith("code cell 3 ('1 / 0')") and "ZeroDivisionError" in result.error
+    assert (tmp_path / "build" / "99_broken.ipynb").is_file() and (tmp_path / "build" / "99_broken.html").is_file()
+    table = format_table([result])
+    assert "FAILED" in table and "99_broken.ipynb failed at code cell 3" in table
