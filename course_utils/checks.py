@@ -139,3 +139,102 @@ def check_mlp_forward(forward: Callable) -> None:
         points = np.random.default_rng(seed).normal(size=(11, 2))
         compare(f"forward(mlp, X) for hidden layers {hidden}", forward(mlp, points), mlp.predict_proba(points)[:, 1],
                 rtol=1e-6, hint="Hidden layers use ReLU, the output the logistic sigmoid; x @ W + b, not W @ x")
+
+
+# ---------------------------------------------------------------- notebook 04: from scratch
+
+def _torch_activation(name: str):
+    import torch
+    return {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "identity": lambda z: z}[name]
+
+
+@exercise_check("4.1")
+def check_layer_backward(Layer) -> None:
+    """``Layer(n_in, n_out, activation)``: forward(x) then backward(grad_output) against torch autograd."""
+    import torch
+    rng = np.random.default_rng(41)
+    for activation in ("relu", "sigmoid", "tanh", "identity"):
+        n, d_in, d_out = (int(v) for v in rng.integers(2, 7, size=3))
+        layer = Layer(d_in, d_out, activation=activation)
+        layer.W, layer.b = rng.normal(size=(d_in, d_out)), rng.normal(size=d_out)
+        x, grad_out = rng.normal(size=(n, d_in)), rng.normal(size=(n, d_out))
+        a = layer.forward(x)
+        grad_in = layer.backward(grad_out)
+        xt = torch.tensor(x, requires_grad=True)
+        Wt, bt = torch.tensor(layer.W, requires_grad=True), torch.tensor(layer.b, requires_grad=True)
+        at = _torch_activation(activation)(xt @ Wt + bt)
+        (at * torch.tensor(grad_out)).sum().backward()
+        compare(f"forward output ({activation})", a, at.detach().numpy(), rtol=1e-7)
+        compare(f"grad_W ({activation})", layer.grad_W, Wt.grad.numpy(), rtol=1e-7,
+                hint="grad_W = x.T @ grad_z, where grad_z = grad_output * h'(z)")
+        compare(f"grad_b ({activation})", layer.grad_b, bt.grad.numpy(), rtol=1e-7,
+                hint="grad_b sums grad_z over the batch (axis 0)")
+        compare(f"returned input gradient ({activation})", grad_in, xt.grad.numpy(), rtol=1e-7,
+                hint="the input gradient is grad_z @ W.T")
+
+
+@exercise_check("4.2")
+def check_rmsprop(rmsprop) -> None:
+    """``rmsprop(w, grad, square_avg, lr, alpha, eps) -> (w, square_avg)`` against torch.optim.RMSprop."""
+    import torch
+    rng = np.random.default_rng(42)
+    A = rng.normal(size=(5, 5))
+    A = A @ A.T + np.eye(5)  # a convex quadratic 0.5 w^T A w - c^T w
+    c = rng.normal(size=5)
+    lr, alpha, eps = 0.05, 0.9, 1e-8
+    w0 = rng.normal(size=5)
+    w, sq = w0.copy(), np.zeros(5)
+    wt = torch.tensor(w0, requires_grad=True)
+    opt = torch.optim.RMSprop([wt], lr=lr, alpha=alpha, eps=eps)
+    for step in range(1, 21):
+        w, sq = rmsprop(w, A @ w - c, sq, lr=lr, alpha=alpha, eps=eps)
+        opt.zero_grad()
+        (0.5 * wt @ torch.tensor(A) @ wt - torch.tensor(c) @ wt).backward()
+        opt.step()
+        compare(f"w after step {step}", w, wt.detach().numpy(), rtol=1e-6, atol=1e-9,
+                hint="square_avg = alpha * square_avg + (1 - alpha) * grad**2; w -= lr * grad / (sqrt(square_avg) + eps)")
+
+
+def _torch_conv(x, w, b, stride, pad):
+    import torch
+    import torch.nn.functional as F
+    return F.conv2d(torch.tensor(x), torch.tensor(w), torch.tensor(b), stride=stride, padding=pad).numpy()
+
+
+@exercise_check("4.3")
+def check_conv2d_forward(conv2d_forward) -> None:
+    """``conv2d_forward(x, w, b, stride, pad)``: x (N, C, H, W), w (F, C, kh, kw) -> (N, F, OH, OW)."""
+    rng = np.random.default_rng(43)
+    for stride, pad in ((1, 0), (2, 1), (1, 2), (3, 0)):
+        N, C, F = (int(v) for v in rng.integers(1, 4, size=3))
+        kh, kw = (int(v) for v in rng.integers(1, 4, size=2))
+        H, W = (int(v) for v in rng.integers(5, 9, size=2))
+        x, w, b = rng.normal(size=(N, C, H, W)), rng.normal(size=(F, C, kh, kw)), rng.normal(size=F)
+        expected = _torch_conv(x, w, b, stride, pad)
+        got = np.asarray(conv2d_forward(x, w, b, stride=stride, pad=pad), dtype=float)
+        if got.shape == expected.shape and np.allclose(got, _torch_conv(x, w[:, :, ::-1, ::-1].copy(), b, stride, pad)) \
+                and not np.allclose(got, expected):
+            raise Miss("your output is a convolution with the kernel flipped; deep-learning 'convolution' "
+                       "(PyTorch's conv2d) is cross-correlation: do not flip the kernel")
+        compare(f"output for stride={stride}, pad={pad}, x {x.shape}, w {w.shape}", got, expected, rtol=1e-7,
+                hint="OH = (H + 2*pad - kh) // stride + 1; pad H and W only, not N or C")
+
+
+@exercise_check("4.4")
+def check_maxpool_backward(maxpool_backward) -> None:
+    """``maxpool_backward(dout, x, pool, stride) -> dx`` against torch's max_pool2d autograd."""
+    import torch
+    import torch.nn.functional as F
+    rng = np.random.default_rng(44)
+    for pool, stride in ((2, 2), (3, 3), (2, 1), (3, 2)):
+        N, C = (int(v) for v in rng.integers(1, 4, size=2))
+        H, W = (int(v) for v in rng.integers(pool + 1, 9, size=2))
+        x = rng.normal(size=(N, C, H, W))  # continuous values: no ties inside a window
+        xt = torch.tensor(x, requires_grad=True)
+        out = F.max_pool2d(xt, pool, stride)
+        dout = rng.normal(size=tuple(out.shape))
+        out.backward(torch.tensor(dout))
+        compare(f"dx for pool={pool}, stride={stride}, x {x.shape}", maxpool_backward(dout, x, pool=pool, stride=stride),
+                xt.grad.numpy(), rtol=1e-7,
+                hint="only the largest input of each window receives that window's gradient; "
+                     "overlapping windows (stride < pool) add up")

@@ -6,7 +6,7 @@ from course_utils import checks
 from course_utils.checks import FAILED, NOT_ATTEMPTED, PASSED, ExerciseFailed, Miss, compare
 
 
-def stub(*args):
+def stub(*args, **kwargs):
     raise NotImplementedError("Exercise: fill me in")
 
 
@@ -90,3 +90,95 @@ def test_compare_messages():
     with pytest.raises(Miss, match=r"should be an array of numbers"):
         compare("x", "abc", np.array([1.0]))
     compare("x", [1.0, 2.0 + 1e-9], [1.0, 2.0])
+
+
+# ---------------------------------------------------------------- notebook 04 checks
+
+ACT = {"relu": (lambda z: np.maximum(z, 0), lambda z: (z > 0).astype(float)),
+       "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda z: np.exp(-z) / (1 + np.exp(-z)) ** 2),
+       "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2),
+       "identity": (lambda z: z, lambda z: np.ones_like(z))}
+
+
+class LayerGood:
+    def __init__(self, n_in, n_out, activation="relu"):
+        self.W, self.b = np.zeros((n_in, n_out)), np.zeros(n_out)
+        self.activation, self.activation_derivative = ACT[activation]
+
+    def forward(self, x):
+        self.x, self.z = x, x @ self.W + self.b
+        return self.activation(self.z)
+
+    def backward(self, g):
+        gz = g * self.activation_derivative(self.z)
+        self.grad_W, self.grad_b = self.x.T @ gz, gz.sum(0)
+        return gz @ self.W.T
+
+
+class LayerNoActivationGrad(LayerGood):  # forgets h'(z)
+    def backward(self, g):
+        self.grad_W, self.grad_b = self.x.T @ g, g.sum(0)
+        return g @ self.W.T
+
+
+class LayerStub(LayerGood):
+    def backward(self, g):
+        raise NotImplementedError
+
+
+def rmsprop_good(w, grad, sq, lr=0.01, alpha=0.99, eps=1e-8):
+    sq = alpha * sq + (1 - alpha) * grad**2
+    return w - lr * grad / (np.sqrt(sq) + eps), sq
+
+
+def rmsprop_no_decay_weight(w, grad, sq, lr=0.01, alpha=0.99, eps=1e-8):
+    sq = alpha * sq + grad**2  # forgets (1 - alpha)
+    return w - lr * grad / (np.sqrt(sq) + eps), sq
+
+
+def conv_good(x, w, b, stride=1, pad=0):
+    import torch
+    import torch.nn.functional as F
+    return F.conv2d(torch.tensor(x), torch.tensor(w), torch.tensor(b), stride=stride, padding=pad).numpy()
+
+
+def conv_flipped(x, w, b, stride=1, pad=0):
+    return conv_good(x, w[:, :, ::-1, ::-1].copy(), b, stride, pad)
+
+
+def conv_ignores_stride(x, w, b, stride=1, pad=0):
+    return conv_good(x, w, b, 1, pad)
+
+
+def maxpool_bwd_good(dout, x, pool=2, stride=2):
+    import torch
+    import torch.nn.functional as F
+    xt = torch.tensor(x, requires_grad=True)
+    F.max_pool2d(xt, pool, stride).backward(torch.tensor(dout))
+    return xt.grad.numpy()
+
+
+def maxpool_bwd_spread(dout, x, pool=2, stride=2):  # spreads like average pooling
+    import torch
+    import torch.nn.functional as F
+    xt = torch.tensor(x, requires_grad=True)
+    (F.avg_pool2d(xt, pool, stride) * pool * pool).backward(torch.tensor(dout) / (pool * pool))
+    return xt.grad.numpy()
+
+
+CASES_04 = [
+    (checks.check_layer_backward, LayerGood, LayerNoActivationGrad, LayerStub, "grad_W (relu) differs"),
+    (checks.check_rmsprop, rmsprop_good, rmsprop_no_decay_weight, stub, "w after step 1 differs"),
+    (checks.check_conv2d_forward, conv_good, conv_flipped, stub, "kernel flipped"),
+    (checks.check_conv2d_forward, conv_good, conv_ignores_stride, stub, "has shape"),
+    (checks.check_maxpool_backward, maxpool_bwd_good, maxpool_bwd_spread, stub, "only the largest input"),
+]
+
+
+@pytest.mark.parametrize("check, good, bad, unfilled, message", CASES_04)
+def test_04_checks(check, good, bad, unfilled, message):
+    assert check(good).status == PASSED
+    assert check(unfilled).status == NOT_ATTEMPTED
+    with pytest.raises(ExerciseFailed) as err:
+        check(bad)
+    assert message in str(err.value)

@@ -70,3 +70,18 @@ def test_runner_names_the_failing_cell(tmp_path):
     assert (tmp_path / "build" / "99_broken.ipynb").is_file() and (tmp_path / "build" / "99_broken.html").is_file()
     table = format_table([result])
     assert "FAILED" in table and "99_broken.ipynb failed at code cell 3" in table
+
+
+def test_benchmarks_load_the_notebooks_own_definitions():
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        from notebook_code import load_definitions
+    finally:
+        sys.path.pop(0)
+    import numpy as np
+    ns = load_definitions("04_from_scratch_layers.ipynb", {"conv2d_forward", "im2col"})
+    out = ns["conv2d_forward"](np.ones((1, 2, 5, 5)), np.ones((3, 2, 3, 3)), np.zeros(3), stride=2, pad=1)
+    assert out.shape == (1, 3, 3, 3) and out[0, 0, 1, 1] == 18
+    with pytest.raises(KeyError, match="defines no no_such_function"):
+        load_definitions("04_from_scratch_layers.ipynb", {"no_such_function"})
