@@ -238,3 +238,76 @@ def check_maxpool_backward(maxpool_backward) -> None:
                 xt.grad.numpy(), rtol=1e-7,
                 hint="only the largest input of each window receives that window's gradient; "
                      "overlapping windows (stride < pool) add up")
+
+
+# ---------------------------------------------------------------- notebooks 05 and 06: Fashion-MNIST
+
+@exercise_check("5.1")
+def check_deeper_net(DeeperNet) -> None:
+    """``DeeperNet(hidden1, hidden2)``: 784 -> hidden1 -> ReLU -> hidden2 -> ReLU -> 10 logits."""
+    import torch
+    for h1, h2 in ((128, 64), (32, 16)):
+        model = DeeperNet(h1, h2)
+        linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+        shapes = [(m.in_features, m.out_features) for m in linears]
+        if shapes != [(784, h1), (h1, h2), (h2, 10)]:
+            raise Miss(f"DeeperNet({h1}, {h2}) has linear layers {shapes}, expected [(784, {h1}), ({h1}, {h2}), ({h2}, 10)]")
+        x = torch.randn(5, 784)
+        out = model(x)
+        if tuple(out.shape) != (5, 10):
+            raise Miss(f"output shape {tuple(out.shape)}, expected (5, 10): one logit per class, no softmax needed")
+        # the oracle: the same layers applied by hand with ReLU between them
+        a = x
+        for i, m in enumerate(linears):
+            a = m(a) if i == len(linears) - 1 else torch.relu(m(a))
+        compare("output", out.detach().numpy(), a.detach().numpy(), rtol=1e-5, atol=1e-6,
+                hint="apply ReLU after each hidden layer, and nothing after the output layer")
+
+
+@exercise_check("5.2")
+def check_evaluate(evaluate) -> None:
+    """``evaluate(model, loader) -> (mean loss per example, accuracy)`` over a whole DataLoader."""
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+    gen = torch.Generator().manual_seed(52)
+    x, y = torch.rand(53, 784, generator=gen), torch.randint(0, 10, (53,), generator=gen)
+    model = torch.nn.Sequential(torch.nn.Linear(784, 10))
+    loader = DataLoader(TensorDataset(x, y), batch_size=10)  # the last batch holds only 3 examples
+    with torch.no_grad():
+        logits = model(x)
+        expected_loss = torch.nn.functional.cross_entropy(logits, y).item()
+        expected_acc = (logits.argmax(1) == y).float().mean().item()
+    out = evaluate(model, loader)
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise Miss(f"evaluate should return (loss, accuracy), got {out!r}")
+    loss, acc = (float(v) for v in out)
+    hint = "weight each batch by its size (the last batch is smaller), or sum over examples and divide by the total"
+    compare("accuracy", acc, expected_acc, rtol=1e-6, hint=hint)
+    compare("mean loss", loss, expected_loss, rtol=1e-5, hint=hint)
+
+
+@exercise_check("6.1")
+def check_grad_norm(grad_norm) -> None:
+    """``grad_norm(model) -> float``: the L2 norm of all parameter gradients taken together."""
+    import torch
+    torch.manual_seed(61)
+    model = torch.nn.Sequential(torch.nn.Linear(7, 5), torch.nn.ReLU(), torch.nn.Linear(5, 3))
+    model(torch.randn(4, 7)).pow(2).sum().backward()
+    grads = [p.grad.detach().clone() for p in model.parameters()]
+    expected = torch.sqrt(sum((g ** 2).sum() for g in grads)).item()
+    got = grad_norm(model)
+    compare("grad_norm(model)", float(got), expected, rtol=1e-5,
+            hint="square every gradient entry of every parameter, sum them all, then take one square root")
+    if any(not torch.equal(p.grad, g) for p, g in zip(model.parameters(), grads)):
+        raise Miss("grad_norm changed the gradients; it should only read them")
+
+
+@exercise_check("6.2")
+def check_per_class_accuracy(per_class_accuracy) -> None:
+    """``per_class_accuracy(predictions, labels, n_classes) -> (n_classes,)`` recall of each class."""
+    rng = np.random.default_rng(62)
+    labels = rng.integers(0, 4, 200)
+    predictions = np.where(rng.random(200) < 0.7, labels, rng.integers(0, 4, 200))
+    expected = np.array([np.mean(predictions[labels == k] == k) for k in range(4)])
+    compare("per-class accuracy", per_class_accuracy(predictions, labels, 4), expected, rtol=1e-9,
+            hint="for class k: among examples whose true label is k, the share predicted k (rows of the confusion matrix)")

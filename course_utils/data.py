@@ -300,3 +300,14 @@ def load_fashion_mnist(train: bool = True, root: Path | str | None = None,
     images = read_idx(folder / f"{prefix}-images-idx3-ubyte")
     labels = read_idx(folder / f"{prefix}-labels-idx1-ubyte")
     return torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64))
+
+
+def fashion_mnist_dataset(train: bool = True, root: Path | str | None = None,
+                          download: bool = True) -> torch.utils.data.TensorDataset:
+    """A split as a ready ``TensorDataset``: float32 images (N, 28, 28) scaled to [0, 1], int64 labels.
+
+    The same values ``torchvision.transforms.ToTensor()`` gives, computed once for the whole split,
+    so a DataLoader over it does no per-image decoding.
+    """
+    images, labels = load_fashion_mnist(train, root, download)
+    return torch.utils.data.TensorDataset(images.float().div_(255), labels)

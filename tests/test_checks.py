@@ -182,3 +182,80 @@ def test_04_checks(check, good, bad, unfilled, message):
     with pytest.raises(ExerciseFailed) as err:
         check(bad)
     assert message in str(err.value)
+
+
+# ---------------------------------------------------------------- notebooks 05 and 06 checks
+import torch  # noqa: E402
+
+
+class DeeperGood(torch.nn.Module):
+    def __init__(self, h1, h2):
+        super().__init__()
+        self.a, self.b, self.c = torch.nn.Linear(784, h1), torch.nn.Linear(h1, h2), torch.nn.Linear(h2, 10)
+
+    def forward(self, x):
+        return self.c(torch.relu(self.b(torch.relu(self.a(x)))))
+
+
+class DeeperNoRelu(DeeperGood):  # forgets the second ReLU
+    def forward(self, x):
+        return self.c(self.b(torch.relu(self.a(x))))
+
+
+class DeeperStub(torch.nn.Module):
+    def __init__(self, h1, h2):
+        raise NotImplementedError
+
+
+def evaluate_good(model, loader):
+    total, loss, correct = 0, 0.0, 0
+    with torch.no_grad():
+        for x, y in loader:
+            out = model(x)
+            loss += torch.nn.functional.cross_entropy(out, y, reduction="sum").item()
+            correct += (out.argmax(1) == y).sum().item()
+            total += len(y)
+    return loss / total, correct / total
+
+
+def evaluate_mean_of_batches(model, loader):  # averages per-batch numbers: wrong with a short last batch
+    losses, accs = [], []
+    with torch.no_grad():
+        for x, y in loader:
+            out = model(x)
+            losses.append(torch.nn.functional.cross_entropy(out, y).item())
+            accs.append((out.argmax(1) == y).float().mean().item())
+    return float(np.mean(losses)), float(np.mean(accs))
+
+
+def grad_norm_good(model):
+    return torch.sqrt(sum((p.grad ** 2).sum() for p in model.parameters())).item()
+
+
+def grad_norm_sum_of_norms(model):  # adds per-parameter norms
+    return sum(p.grad.norm().item() for p in model.parameters())
+
+
+def per_class_good(pred, labels, k):
+    return np.array([np.mean(pred[labels == c] == c) for c in range(k)])
+
+
+def per_class_precision(pred, labels, k):  # divides by predicted counts instead
+    return np.array([np.mean(labels[pred == c] == c) for c in range(k)])
+
+
+CASES_0506 = [
+    (checks.check_deeper_net, DeeperGood, DeeperNoRelu, DeeperStub, "apply ReLU after each hidden layer"),
+    (checks.check_evaluate, evaluate_good, evaluate_mean_of_batches, stub, "weight each batch by its size"),
+    (checks.check_grad_norm, grad_norm_good, grad_norm_sum_of_norms, stub, "one square root"),
+    (checks.check_per_class_accuracy, per_class_good, per_class_precision, stub, "among examples whose true label is k"),
+]
+
+
+@pytest.mark.parametrize("check, good, bad, unfilled, message", CASES_0506)
+def test_0506_checks(check, good, bad, unfilled, message):
+    assert check(good).status == PASSED
+    assert check(unfilled).status == NOT_ATTEMPTED
+    with pytest.raises(ExerciseFailed) as err:
+        check(bad)
+    assert message in str(err.value)
