@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.course-utils-installed
 
-.PHONY: setup data run test lab student bench env clean distclean
+.PHONY: setup data run test lab student check bench env clean distclean
 
 setup: $(STAMP)
 
@@ -33,6 +33,15 @@ test: data
 
 lab: data
 	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+# Student notebooks: solutions replaced by stubs, outputs cleared, leak-scanned.
+student: setup
+	$(PY) -m course_utils release notebooks --out build/student
+
+# Grade notebooks (default: the student release) and print a table per notebook.
+NB ?= build/student/*.ipynb
+check: setup
+	$(PY) -m course_utils check $(NB)
 
 bench: data
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

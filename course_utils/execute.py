@@ -1,7 +1,6 @@
 """Execute notebooks headless (for ``make run``): executed copies and HTML in ``build/``, a timing table."""
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,8 +37,7 @@ def execute_notebook(path: Path, out_dir: Path, timeout: int = 600, html: bool =
         client.execute()
     except CellExecutionError as e:
         where = _failing_cell(nb)
-        text = re.sub(r"\x1b\[[0-9;]*m", "", str(e)).strip()  # drop terminal colours
-        exc = text.splitlines()[-1] if text else type(e).__name__
+        exc = f"{getattr(e, 'ename', type(e).__name__)}: {getattr(e, 'evalue', '')}".rstrip(": ")
         error = (f"code cell {where[0]} ({where[1]!r}): {exc}" if where else exc)
     except Exception as e:  # kernel died, timeout: still record the notebook as failed
         error = f"{type(e).__name__}: {e}"
