@@ -45,10 +45,16 @@ def execute_notebook(path: Path, out_dir: Path, timeout: int = 600, html: bool =
     out_dir.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out_dir / path.name)
     if html:
-        from nbconvert import HTMLExporter
-        body, _ = HTMLExporter().from_notebook_node(nb)
-        (out_dir / path.with_suffix(".html").name).write_text(body, encoding="utf-8")
+        export_html(nb, out_dir / path.with_suffix(".html").name)
     return RunResult(path.name, not error, seconds, error)
+
+
+def export_html(nb, path: Path) -> Path:
+    """Write an executed notebook as standalone HTML (its animations keep their controls)."""
+    from nbconvert import HTMLExporter
+    body, _ = HTMLExporter().from_notebook_node(nb)
+    path.write_text(body, encoding="utf-8")
+    return path
 
 
 def format_table(results: list[RunResult]) -> str:

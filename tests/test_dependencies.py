@@ -26,8 +26,11 @@ def conda_requirements(text: str) -> dict[str, SpecifierSet]:
     env = yaml.safe_load(text)
     out = {}
     for dep in env["dependencies"]:
-        if not isinstance(dep, str):
-            continue  # the pip: section
+        if isinstance(dep, dict):  # the pip: section, its own lines are PEP 508 already
+            lines = [line.split("#")[0].strip() for line in dep.get("pip", [])]
+            for req in (Requirement(line) for line in lines if line and not line.startswith("-")):
+                out[req.name.lower()] = req.specifier
+            continue
         req = Requirement(dep.replace(" ", ""))
         if req.name in CONDA_ONLY:
             continue
