@@ -1,6 +1,5 @@
 """course_utils.tracking: config and metrics on disk, TensorBoard logs of every kind, a real TensorBoard server."""
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -95,18 +94,12 @@ def test_logs_hold_every_kind(tmp_path):
         assert sprite.size[0] >= 28 * 8
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def get_json(url, timeout=5):
     with urllib.request.urlopen(url, timeout=timeout) as resp:
         return json.loads(resp.read())
 
 
-def test_real_tensorboard_server_serves_the_runs(tmp_path):
+def test_real_tensorboard_server_serves_the_runs(tmp_path, free_port):
     short_run(tmp_path)
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "tensorboard.main", "--logdir", str(tmp_path),

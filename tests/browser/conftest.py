@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,12 +21,6 @@ REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "build" / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for_http(url: str, proc: subprocess.Popen, seconds: float) -> None:
@@ -105,7 +98,7 @@ def lab_settings(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def jupyter_lab(workspace, chromium):
+def jupyter_lab(workspace, chromium, free_port):
     port, token = free_port(), secrets.token_hex(16)
     settings = lab_settings(workspace / "lab-settings")
     log = open(workspace / "jupyterlab.log", "w")
