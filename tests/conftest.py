@@ -5,6 +5,7 @@ import gzip
 import hashlib
 import http.server
 import socket
+import subprocess
 import threading
 
 import numpy as np
@@ -78,3 +79,16 @@ def free_port():
             s.bind(("127.0.0.1", 0))
             return s.getsockname()[1]
     return pick
+
+
+@pytest.fixture(scope="session")
+def stop_process():
+    """A function that stops a server process: terminate, wait, and kill if it does not exit."""
+    def stop(proc: subprocess.Popen, timeout: float = 15) -> None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return stop

@@ -99,7 +99,7 @@ def get_json(url, timeout=5):
         return json.loads(resp.read())
 
 
-def test_real_tensorboard_server_serves_the_runs(tmp_path, free_port):
+def test_real_tensorboard_server_serves_the_runs(tmp_path, free_port, stop_process):
     short_run(tmp_path)
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "tensorboard.main", "--logdir", str(tmp_path),
@@ -125,9 +125,4 @@ def test_real_tensorboard_server_serves_the_runs(tmp_path, free_port):
         points = get_json(f"{base}/data/plugin/scalars/scalars?run=short&tag=loss/train")
         assert [p[1] for p in points] == [1, 2]
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)

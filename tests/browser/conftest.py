@@ -39,15 +39,6 @@ def wait_for_http(url: str, proc: subprocess.Popen, seconds: float) -> None:
     pytest.fail(f"no answer from {url} within {seconds:.0f} s")
 
 
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 @pytest.fixture(scope="session")
 def chromium() -> str:
     path = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -98,7 +89,7 @@ def lab_settings(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def jupyter_lab(workspace, chromium, free_port):
+def jupyter_lab(workspace, chromium, free_port, stop_process):
     port, token = free_port(), secrets.token_hex(16)
     settings = lab_settings(workspace / "lab-settings")
     log = open(workspace / "jupyterlab.log", "w")
@@ -112,7 +103,7 @@ def jupyter_lab(workspace, chromium, free_port):
         wait_for_http(f"{base}/api/status?token={token}", proc, 90)
         yield {"base": base, "token": token, "dir": workspace / "notebooks"}
     finally:
-        stop(proc)
+        stop_process(proc)
         log.close()
 
 
