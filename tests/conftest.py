@@ -1,17 +1,28 @@
-"""Fixtures for the unit tests: small IDX data sets and a local HTTP server."""
+"""Fixtures for the tests: small IDX data sets, a local HTTP server, server processes started and
+always stopped, and notebooks executed by a second client (nbconvert) in a clean folder."""
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import http.server
+import shutil
 import socket
 import subprocess
+import sys
 import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
 
 import numpy as np
 import pytest
 
 from course_utils.data import IdxFile
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
@@ -92,3 +103,71 @@ def stop_process():
             proc.kill()
             proc.wait()
     return stop
+
+
+@pytest.fixture(scope="session")
+def serve(stop_process):
+    """A context manager that starts a server process, waits (bounded) until ``url`` answers 200
+    with a body ``ready`` accepts, yields the process, and always stops it. Fails, with the
+    server's log, if the process exits first or time runs out."""
+    @contextlib.contextmanager
+    def run(cmd: list[str], url: str, *, log: Path, seconds: float = 90, ready=lambda body: True, **popen):
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, **popen)
+            try:
+                deadline = time.monotonic() + seconds
+                while True:
+                    if proc.poll() is not None:
+                        pytest.fail(f"{' '.join(map(str, cmd[:3]))} exited with code {proc.returncode} before answering {url}:\n"
+                                    + log.read_text(errors="replace")[-2000:])
+                    try:
+                        with urllib.request.urlopen(url, timeout=2) as resp:
+                            if resp.status == 200 and ready(resp.read()):
+                                break
+                    except OSError:
+                        pass
+                    if time.monotonic() > deadline:
+                        pytest.fail(f"no answer from {url} within {seconds:.0f} s:\n"
+                                    + log.read_text(errors="replace")[-2000:])
+                    time.sleep(0.3)
+                yield proc
+            finally:
+                stop_process(proc)
+    return run
+
+
+def copy_without_outputs(src: Path, dest: Path) -> Path:
+    """Copy a notebook without its outputs, so what a client shows comes from its own run."""
+    nb = nbformat.read(src, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, dest)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def output_free_copy():
+    """``copy_without_outputs`` for tests in subfolders."""
+    return copy_without_outputs
+
+
+@pytest.fixture(scope="session")
+def nbconvert_execute(tmp_path_factory):
+    """A function running ``jupyter nbconvert --to notebook --execute`` on one course notebook in a
+    clean folder laid out like the repository (notebooks/, with runs/ and build/ written beside it).
+    Each notebook runs once per session; returns (completed process, executed notebook path, root)."""
+    root = tmp_path_factory.mktemp("nbconvert")
+    done: dict[str, tuple] = {}
+
+    def execute(name: str):
+        if name not in done:
+            copy_without_outputs(REPO / "notebooks" / name, root / "notebooks" / name)
+            proc = subprocess.run(
+                [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--output-dir", str(root / "executed"),
+                 "--ExecutePreprocessor.timeout=600", name],
+                cwd=root / "notebooks", capture_output=True, text=True, timeout=1200)
+            done[name] = (proc, root / "executed" / name, root)
+        return done[name]
+    return execute

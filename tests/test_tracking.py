@@ -1,8 +1,6 @@
 """course_utils.tracking: config and metrics on disk, TensorBoard logs of every kind, a real TensorBoard server."""
 import json
-import subprocess
 import sys
-import time
 import urllib.request
 import warnings
 
@@ -99,30 +97,14 @@ def get_json(url, timeout=5):
         return json.loads(resp.read())
 
 
-def test_real_tensorboard_server_serves_the_runs(tmp_path, free_port, stop_process):
+def test_real_tensorboard_server_serves_the_runs(tmp_path, free_port, serve):
     short_run(tmp_path)
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "tensorboard.main", "--logdir", str(tmp_path),
-                             "--host", "127.0.0.1", "--port", str(port), "--reload_interval", "1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
-        runs = None
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"tensorboard exited with code {proc.returncode}")
-            try:
-                runs = get_json(f"{base}/data/runs")
-                if runs:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.5)
-        assert runs and "short" in runs, runs
+    base = f"http://127.0.0.1:{free_port()}"
+    cmd = [sys.executable, "-m", "tensorboard.main", "--logdir", str(tmp_path), "--host", "127.0.0.1",
+           "--port", base.rsplit(":", 1)[1], "--reload_interval", "1"]
+    with serve(cmd, f"{base}/data/runs", log=tmp_path / "tensorboard.log", ready=lambda body: json.loads(body)):
+        assert "short" in get_json(f"{base}/data/runs")
         tags = get_json(f"{base}/data/plugin/scalars/tags")
         assert "loss/train" in tags["short"]
         points = get_json(f"{base}/data/plugin/scalars/scalars?run=short&tag=loss/train")
         assert [p[1] for p in points] == [1, 2]
-    finally:
-        stop_process(proc)

@@ -1,4 +1,4 @@
-"""Real clients: a JupyterLab server on 127.0.0.1, driven by Debian's Chromium.
+"""Real clients: JupyterLab and TensorBoard servers on 127.0.0.1, driven by Debian's Chromium.
 
 Every server and the browser are stopped when the tests end, also when a test fails. Without
 Chromium or the playwright package the tests are reported as skipped, with the reason.
@@ -8,35 +8,15 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
-import nbformat
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "build" / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-
-
-def wait_for_http(url: str, proc: subprocess.Popen, seconds: float) -> None:
-    """Poll ``url`` until it answers 200; fail if the process exits or time runs out."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"server exited with code {proc.returncode} before answering {url}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    pytest.fail(f"no answer from {url} within {seconds:.0f} s")
 
 
 @pytest.fixture(scope="session")
@@ -58,17 +38,15 @@ def browser(chromium):
             b.close()
 
 
+LAB_NOTEBOOKS = ("02_two_moons_mlp.ipynb", "05_fashion_mnist_minimal.ipynb")
+
+
 @pytest.fixture(scope="session")
-def workspace(tmp_path_factory) -> Path:
+def workspace(tmp_path_factory, output_free_copy) -> Path:
     """A folder laid out like the repository (notebooks/, runs/, build/) with output-free copies."""
     root = tmp_path_factory.mktemp("workspace")
-    (root / "notebooks").mkdir()
-    for name in ("02_two_moons_mlp",):
-        nb = nbformat.read(REPO / "notebooks" / f"{name}.ipynb", as_version=4)
-        for cell in nb.cells:
-            if cell.cell_type == "code":
-                cell.outputs, cell.execution_count = [], None
-        nbformat.write(nb, root / "notebooks" / f"{name}.ipynb")
+    for name in LAB_NOTEBOOKS:
+        output_free_copy(REPO / "notebooks" / name, root / "notebooks" / name)
     return root
 
 
@@ -89,22 +67,15 @@ def lab_settings(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def jupyter_lab(workspace, chromium, free_port, stop_process):
+def jupyter_lab(workspace, chromium, free_port, serve):
     port, token = free_port(), secrets.token_hex(16)
     settings = lab_settings(workspace / "lab-settings")
-    log = open(workspace / "jupyterlab.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={workspace / 'notebooks'}", "--allow-root",
-         f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={workspace / 'lab-workspaces'}"],
-        stdout=log, stderr=subprocess.STDOUT)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_for_http(f"{base}/api/status?token={token}", proc, 90)
+    base = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={workspace / 'notebooks'}", "--allow-root",
+           f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={workspace / 'lab-workspaces'}"]
+    with serve(cmd, f"{base}/api/status?token={token}", log=workspace / "jupyterlab.log"):
         yield {"base": base, "token": token, "dir": workspace / "notebooks"}
-    finally:
-        stop_process(proc)
-        log.close()
 
 
 def screenshot(page, name: str) -> Path:

@@ -1,15 +1,22 @@
-"""What people see: notebook 02 run in JupyterLab, its animation played there and in the exported HTML."""
+"""What people see: notebooks 02 and 05 run in JupyterLab, the animation played there and in the
+exported HTML, and TensorBoard's page over the logs notebook 06 writes."""
+import json
+import re
+import sys
 import time
+import urllib.request
+from pathlib import Path
 
 import nbformat
 import pytest
 
 from course_utils.execute import export_html
+from course_utils.tracking import read_scalars
 
 from .conftest import screenshot
 
 ALL_PROMPTS_NUMBERED = """() => {
-  const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')].map(e => e.textContent.trim());
+  const prompts = [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt')].map(e => e.textContent.trim());
   return prompts.length > 0 && prompts.every(t => /^\\[\\d+\\]:$/.test(t));
 }"""
 
@@ -17,7 +24,8 @@ ALL_PROMPTS_NUMBERED = """() => {
 def run_all_cells(browser, lab, name: str, timeout_s: int = 300):
     """Open ``name`` in JupyterLab, run all cells from the Run menu, wait until each has run, save."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{lab['base']}/lab/tree/{name}?token={lab['token']}")
+    # a workspace of its own, reset: only this notebook is open in the page
+    page.goto(f"{lab['base']}/lab/workspaces/{Path(name).stem}/tree/{name}?reset&token={lab['token']}")
     deadline = time.monotonic() + 120
     while True:  # until the kernel is idle with no dialog ("Select Kernel" may ask once) in the way
         if page.locator(".jp-Dialog").count():
@@ -43,10 +51,31 @@ def run_all_cells(browser, lab, name: str, timeout_s: int = 300):
     return page
 
 
+def shut_down_kernels(lab) -> None:
+    """Stop the kernels a notebook page started (closing the page leaves them running)."""
+    def call(path, method="GET"):
+        req = urllib.request.Request(f"{lab['base']}{path}", method=method,
+                                     headers={"Authorization": f"token {lab['token']}"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read() or b"null")
+    for session in call("/api/sessions"):
+        call(f"/api/sessions/{session['id']}", method="DELETE")
+
+
 def error_outputs(page) -> list[str]:
     """Text of every traceback JupyterLab shows."""
     texts = page.locator(".jp-OutputArea-output").all_inner_texts()
     return [t[:300] for t in texts if "Traceback (most recent call last)" in t or "Error Traceback" in t]
+
+
+def saved_run(lab, name: str) -> nbformat.NotebookNode:
+    """The notebook as the UI saved it: every code cell ran, in order, and none raised."""
+    nb = nbformat.read(lab["dir"] / name, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), f"{name}: not run top to bottom once"
+    errors = [f"{o.ename}: {o.evalue}" for c in code for o in c.outputs if o.output_type == "error"]
+    assert errors == [], f"{name}: error outputs {errors}"
+    return nb
 
 
 def frame_label(anim) -> str:
@@ -78,11 +107,13 @@ def two_moons_page(browser, jupyter_lab):
     page = run_all_cells(browser, jupyter_lab, "02_two_moons_mlp.ipynb")
     yield page
     page.close()
+    shut_down_kernels(jupyter_lab)
 
 
-def test_two_moons_runs_in_jupyterlab_and_its_animation_plays(two_moons_page):
+def test_two_moons_runs_in_jupyterlab_and_its_animation_plays(two_moons_page, jupyter_lab):
     page = two_moons_page
     assert error_outputs(page) == []
+    saved_run(jupyter_lab, "02_two_moons_mlp.ipynb")
     anim = page.locator(".course-anim").first
     anim.scroll_into_view_if_needed()
     for control in ("button[title='play / pause']", "button[title='next frame']", "input[type=range]"):
@@ -93,8 +124,7 @@ def test_two_moons_runs_in_jupyterlab_and_its_animation_plays(two_moons_page):
 
 
 def test_exported_html_plays_without_jupyter(two_moons_page, browser, jupyter_lab, tmp_path):
-    saved = nbformat.read(jupyter_lab["dir"] / "02_two_moons_mlp.ipynb", as_version=4)
-    assert any(c.get("outputs") for c in saved.cells if c.cell_type == "code"), "the UI run should have been saved"
+    saved = saved_run(jupyter_lab, "02_two_moons_mlp.ipynb")
     html = export_html(saved, tmp_path / "02_two_moons_mlp.html")  # what `make run` writes to build/
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
@@ -103,5 +133,70 @@ def test_exported_html_plays_without_jupyter(two_moons_page, browser, jupyter_la
         anim.scroll_into_view_if_needed()
         exercise_player(page, anim)
         screenshot(page, "02_two_moons_mlp_html_export")
+    finally:
+        page.close()
+
+
+def test_fashion_mnist_minimal_runs_in_jupyterlab(browser, jupyter_lab):
+    page = run_all_cells(browser, jupyter_lab, "05_fashion_mnist_minimal.ipynb")
+    try:
+        assert error_outputs(page) == []
+        saved_run(jupyter_lab, "05_fashion_mnist_minimal.ipynb")
+        final = page.locator(".jp-OutputArea-output", has_text=re.compile(r"^Test accuracy: ")).all_inner_texts()
+        assert len(final) == 1, final
+        accuracy = float(re.match(r"Test accuracy: (\d\.\d+)", final[0]).group(1))
+        assert accuracy >= 0.85, final[0]
+        assert page.locator(".jp-OutputArea-output", has_text="All checks passed.").count() == 1
+        page.locator(".jp-OutputArea-output", has_text="Test accuracy: ").first.scroll_into_view_if_needed()
+        screenshot(page, "05_fashion_mnist_minimal")
+    finally:
+        page.close()
+        shut_down_kernels(jupyter_lab)
+
+
+@pytest.fixture(scope="module")
+def tensorboard_06(nbconvert_execute, free_port, serve, tmp_path_factory):
+    """TensorBoard on 127.0.0.1 over the logs notebook 06 wrote when run by nbconvert in a clean folder."""
+    proc, _, root = nbconvert_execute("06_fashion_mnist_tensorboard.ipynb")
+    assert proc.returncode == 0, f"notebook 06 failed under nbconvert, so there are no logs to show:\n{proc.stderr[-3000:]}"
+    logdir = root / "runs"
+    base = f"http://127.0.0.1:{free_port()}"
+    cmd = [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir), "--host", "127.0.0.1",
+           "--port", base.rsplit(":", 1)[1]]
+    with serve(cmd, f"{base}/data/runs", log=tmp_path_factory.mktemp("tensorboard") / "tensorboard.log",
+               ready=lambda body: json.loads(body)):
+        yield {"base": base, "logdir": logdir}
+
+
+def card_table(card) -> dict[str, str]:
+    """The first row of a scalar card's data table, keyed by column header."""
+    card.locator("tb-data-table-content-row").first.wait_for(timeout=30_000)
+    headers = card.locator("tb-data-table-header-cell").all_inner_texts()
+    cells = card.locator("tb-data-table-content-row").first.locator("tb-data-table-content-cell").all_inner_texts()
+    return dict(zip((h.strip() for h in headers), (c.strip() for c in cells)))
+
+
+def test_tensorboard_page_shows_a_card_for_every_logged_scalar(browser, tensorboard_06):
+    expected = read_scalars(tensorboard_06["logdir"] / "06_tensorboard")
+    for tag in ("loss/train", "loss/validation", "accuracy/validation", "train/grad_norm", "train/learning_rate"):
+        assert tag in expected, f"notebook 06 should log {tag}"
+    expect = pytest.importorskip("playwright.sync_api").expect
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{tensorboard_06['base']}/#timeseries")
+        tag_filter = page.locator("metrics-tag-filter input")
+        for tag, points in sorted(expected.items()):
+            tag_filter.fill("^" + re.escape(tag) + "$")
+            card = page.locator("scalar-card-component", has=page.locator(f"tb-truncated-path[title='{tag}']"))
+            expect(card, f"one card for {tag}").to_have_count(1, timeout=30_000)
+            row = card_table(card)
+            last_step, last_value = points[-1]
+            assert row["Run"] == "06_tensorboard", (tag, row)
+            assert int(row["Step"].replace(",", "")) == last_step, (tag, row, last_step)
+            assert float(row["Value"].replace(",", "")) == pytest.approx(last_value, rel=1e-3, abs=1e-4), (tag, row)
+        tag_filter.fill("^(loss|accuracy)/")
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(1000)
+        screenshot(page, "06_tensorboard_time_series")
     finally:
         page.close()
