@@ -6,7 +6,6 @@ import contextlib
 import gzip
 import hashlib
 import http.server
-import shutil
 import socket
 import subprocess
 import sys
@@ -16,7 +15,6 @@ import urllib.request
 from pathlib import Path
 
 import nbformat
-
 import numpy as np
 import pytest
 

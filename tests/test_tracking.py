@@ -99,9 +99,10 @@ def get_json(url, timeout=5):
 
 def test_real_tensorboard_server_serves_the_runs(tmp_path, free_port, serve):
     short_run(tmp_path)
-    base = f"http://127.0.0.1:{free_port()}"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "tensorboard.main", "--logdir", str(tmp_path), "--host", "127.0.0.1",
-           "--port", base.rsplit(":", 1)[1], "--reload_interval", "1"]
+           "--port", str(port), "--reload_interval", "1"]
     with serve(cmd, f"{base}/data/runs", log=tmp_path / "tensorboard.log", ready=lambda body: json.loads(body)):
         assert "short" in get_json(f"{base}/data/runs")
         tags = get_json(f"{base}/data/plugin/scalars/tags")

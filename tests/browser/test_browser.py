@@ -22,7 +22,7 @@ ALL_PROMPTS_NUMBERED = """() => {
 
 
 def run_all_cells(browser, lab, name: str, timeout_s: int = 300):
-    """Open ``name`` in JupyterLab, run all cells from the Run menu, wait until each has run, save."""
+    """Open ``name`` in JupyterLab, restart the kernel and run all cells from the toolbar, wait until each has run, save."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     # a workspace of its own, reset: only this notebook is open in the page
     page.goto(f"{lab['base']}/lab/workspaces/{Path(name).stem}/tree/{name}?reset&token={lab['token']}")
@@ -160,9 +160,9 @@ def tensorboard_06(nbconvert_execute, free_port, serve, tmp_path_factory):
     proc, _, root = nbconvert_execute("06_fashion_mnist_tensorboard.ipynb")
     assert proc.returncode == 0, f"notebook 06 failed under nbconvert, so there are no logs to show:\n{proc.stderr[-3000:]}"
     logdir = root / "runs"
-    base = f"http://127.0.0.1:{free_port()}"
-    cmd = [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir), "--host", "127.0.0.1",
-           "--port", base.rsplit(":", 1)[1]]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir), "--host", "127.0.0.1", "--port", str(port)]
     with serve(cmd, f"{base}/data/runs", log=tmp_path_factory.mktemp("tensorboard") / "tensorboard.log",
                ready=lambda body: json.loads(body)):
         yield {"base": base, "logdir": logdir}
