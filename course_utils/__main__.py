@@ -17,7 +17,7 @@ def _env(args) -> int:
 def _data(args) -> int:
     from .data import prepare_fashion_mnist, raw_dir
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-    reports = prepare_fashion_mnist(args.root, download=not args.no_download)
+    reports = prepare_fashion_mnist(args.root, download=not args.no_download, install_package=True)
     for r in reports:
         print(f"{r.name:<26} {r.action:<9} {r.source}")
     print(f"Fashion-MNIST ready in {raw_dir(args.root)}")
@@ -79,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("notebooks", nargs="+")
     p.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
     args = parser.parse_args(argv)
+    if args.command == "env":  # standard library only: it must run where packages are missing
+        return _env(args)
     from .data import DataUnavailableError
     from .exercises import ReleaseError
     try:
