@@ -190,9 +190,22 @@ def test_wrong_answer_fails_with_its_message(exercise, i):
     assert "your code raised" not in message  # a specific message, not the generic crash report
 
 
+def _public_lines(path: Path) -> set[str]:
+    """Lines the instructor notebook shows outside its solution blocks (the release shows them too)."""
+    public, inside = set(), False
+    for cell in nbformat.read(path, as_version=4).cells:
+        for line in cell.source.splitlines():
+            if line.strip() in (BEGIN, END):
+                inside = line.strip() == BEGIN
+            elif not inside:
+                public.add(line.strip())
+    return public
+
+
 def _code_lines(exercise: str) -> set[str]:
-    """The answer's lines that carry code (not blank, not comments, not a bare return)."""
+    """The answer's own lines that carry code (not blank, not comments, not shown elsewhere in its notebook)."""
     lines = {line.strip() for part in blocks(notebook_answer(exercise)) for line in part.splitlines()}
+    lines -= _public_lines(EXERCISES[exercise]["path"])
     return {s for s in lines if s and not s.startswith("#") and len(s) > 12 and not re.fullmatch(r"[\w.]+\(\)", s)}
 
 

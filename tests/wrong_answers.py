@@ -262,7 +262,7 @@ with torch.no_grad():
         accuracies.append((outputs.argmax(1) == labels).float().mean().item())
 model.train()
 return sum(losses) / len(losses), sum(accuracies) / len(accuracies)
-""", "the last batch is smaller")
+""", "last batch is smaller")
 _add("5.2", """
 model.eval()
 total, loss_sum, correct = 0, 0.0, 0
