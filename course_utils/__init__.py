@@ -1,15 +1,43 @@
-"""Helpers for the EE 541 Unit 1 notebooks. Re-exports only what the notebooks use."""
-from .data import CLASS_NAMES, load_fashion_mnist
-from .env import environment_report, pick_device
-from .seed import seed_worker, seeded_generator, set_all_seeds
+"""Helpers for the EE 541 Unit 1 notebooks. Re-exports only what the notebooks use.
 
-__all__ = [
-    "CLASS_NAMES",
-    "environment_report",
-    "load_fashion_mnist",
-    "pick_device",
-    "seed_worker",
-    "seeded_generator",
-    "set_all_seeds",
-]
+The names are imported on first use (module ``__getattr__``), so ``import course_utils`` and
+``python -m course_utils env`` work with the standard library alone; NumPy and torch load when a
+helper that needs them is first used.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .data import CLASS_NAMES, load_fashion_mnist
+    from .env import environment_report, pick_device
+    from .seed import seed_worker, seeded_generator, set_all_seeds
+
+# name -> the submodule that defines it
+_EXPORTS = {
+    "CLASS_NAMES": "data",
+    "load_fashion_mnist": "data",
+    "environment_report": "env",
+    "pick_device": "env",
+    "seed_worker": "seed",
+    "seeded_generator": "seed",
+    "set_all_seeds": "seed",
+}
+
+__all__ = sorted(_EXPORTS)
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """Import a re-exported name from its submodule the first time it is asked for."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
