@@ -1,17 +1,29 @@
 """Experiment tracking: the lecture's ``experiment_config`` and ``log_metrics``, made real.
 
-A run is one folder: ``config.json`` (the configuration plus seed, versions and device),
-``metrics.jsonl`` (one JSON object per call of :meth:`Run.log_metrics`), and TensorBoard event
-files when :attr:`Run.writer` is used. Nothing is written outside that folder.
+Every call of :func:`start_run` makes a new folder, ``<root>/<name>/<YYYYmmdd-HHMMSS>`` (with
+``-2``, ``-3``, ... when two runs start in the same second), as TensorBoard and MLflow users expect:
+re-running a notebook adds a run beside the earlier ones, so runs can be compared, and starting a
+run never deletes anything. A run folder holds ``config.json`` (the configuration plus versions and
+device), ``metrics.jsonl`` (one JSON object per :meth:`Run.log_metrics`) and TensorBoard event files
+when :attr:`Run.writer` is used; nothing is written outside it. ``tensorboard --logdir runs`` shows
+each run as ``<name>/<timestamp>``. Old runs go only when asked: :func:`prune_runs`.
 """
 from __future__ import annotations
 
 import json
 import platform
+import re
 import shutil
 import time
 from pathlib import Path
 from typing import Any
+
+# A run name is one folder name: letters, digits and . _ - + = , (not starting with '.': no '..', no hidden folder).
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._+=,-]{0,99}")
+# The folder of one run inside <root>/<name>/: a timestamp, and a counter for runs in the same second.
+_RUN_FOLDER = re.compile(r"(\d{8}-\d{6})(?:-(\d+))?")
+
+_open_runs: dict[tuple[Path, str], "Run"] = {}  # (root, name) -> the latest run started, whose writer may be open
 
 
 def _versions() -> dict[str, str]:
@@ -20,13 +32,35 @@ def _versions() -> dict[str, str]:
     return {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__}
 
 
-class Run:
-    """One experiment's folder. Use :func:`start_run` to create it."""
+def check_run_name(name: str) -> str:
+    """Return ``name`` when it is a safe single folder name, else raise ValueError saying why.
 
-    def __init__(self, directory: Path, config: dict[str, Any]):
-        self.dir = directory
+    Accepted: 1-100 characters from letters, digits and ``. _ - + = ,``, not starting with ``.``
+    (so never ``..``, a hidden folder, a path with ``/`` or ``\\``, an absolute path or empty).
+    """
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ValueError("run name must be a plain folder name: 1-100 letters, digits or . _ - + = , "
+                         f"not starting with '.', got {name!r}")
+    return name
+
+
+class Run:
+    """One experiment's folder. Use :func:`start_run` to create it.
+
+    Attributes:
+        dir: this run's folder, ``<root>/<name>/<timestamp>``.
+        name: the name given to :func:`start_run`.
+        config: what ``config.json`` holds.
+    """
+
+    def __init__(self, directory: Path, config: dict[str, Any], name: str | None = None):
+        self.dir = Path(directory)
+        self.name = name if name is not None else self.dir.parent.name
         self.config = config
         self._writer = None
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.dir)!r})"
 
     @property
     def writer(self):
@@ -53,11 +87,24 @@ class Run:
                     self._writer.add_scalar(k, v, step)
         return record
 
-    def metrics(self) -> list[dict[str, Any]]:
-        """Every record logged so far, in order."""
+    def read_metrics(self) -> list[dict[str, Any]]:
+        """Every record this run logged, in order (read back from its ``metrics.jsonl``)."""
         return read_metrics(self.dir)
 
+    metrics = read_metrics  # the earlier name
+
+    def read_config(self) -> dict[str, Any]:
+        """This run's ``config.json``."""
+        return read_config(self.dir)
+
+    def read_scalars(self) -> dict[str, list[tuple[int, float]]]:
+        """This run's TensorBoard scalars: tag -> [(step, value), ...] (see :func:`read_scalars`)."""
+        if self._writer is not None:
+            self._writer.flush()
+        return read_scalars(self.dir)
+
     def close(self) -> None:
+        """Flush and close the TensorBoard writer (a later use of :attr:`writer` opens a new one here)."""
         if self._writer is not None:
             self._writer.close()
             self._writer = None
@@ -69,29 +116,112 @@ class Run:
         self.close()
 
 
-def start_run(name: str, config: dict[str, Any], root: Path | str = "runs", *, device: str | None = None,
-              fresh: bool = True) -> Run:
-    """Create ``root/name`` and write ``config.json``: ``config`` plus versions and device.
+def _new_run_folder(parent: Path) -> Path:
+    """Create and return ``parent/<YYYYmmdd-HHMMSS>``, or ``...-2``, ``-3``, ... if taken (never reused)."""
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for counter in range(1, 10_000):
+        directory = parent / (stamp if counter == 1 else f"{stamp}-{counter}")
+        try:
+            directory.mkdir()
+        except FileExistsError:
+            continue
+        return directory
+    raise FileExistsError(f"no free run folder for {stamp} in {parent}")
+
+
+def start_run(name: str, config: dict[str, Any], root: Path | str = "runs", *, device: str | None = None) -> Run:
+    """Start a new run: a new folder ``root/name/<timestamp>`` holding ``config.json``.
+
+    Nothing of an earlier run is touched, except that the TensorBoard writer of the previous run
+    started here under the same name is closed, so it cannot keep logging as if it were current.
 
     Args:
-        fresh: remove what an earlier run of the same name left, so its metrics do not mix in.
+        name: the experiment's name, one plain folder name (see :func:`check_run_name`).
+        config: the configuration to record (JSON; other values are written as text).
+        root: the folder holding all runs (TensorBoard's ``--logdir``).
+        device: the device trained on, recorded with the versions of Python, torch and NumPy.
+
+    Returns:
+        the :class:`Run`; ``run.dir`` is its folder.
     """
-    if not name or Path(name).name != name:
-        raise ValueError(f"run name must be a plain folder name, got {name!r}")
-    directory = Path(root) / name
-    if fresh and directory.exists():
-        shutil.rmtree(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    check_run_name(name)
+    key = (Path(root).resolve(), name)
+    previous = _open_runs.pop(key, None)
+    if previous is not None:
+        previous.close()
+    directory = _new_run_folder(Path(root) / name)
     full = {**config, "versions": _versions(), "device": device or "cpu"}
     (directory / "config.json").write_text(json.dumps(full, indent=2, default=str), encoding="utf-8")
-    return Run(directory, full)
+    run = Run(directory, full, name)
+    _open_runs[key] = run
+    return run
+
+
+def _run_order(folder: Path) -> tuple[str, int]:
+    m = _RUN_FOLDER.fullmatch(folder.name)
+    return m.group(1), int(m.group(2) or 1)
+
+
+def list_runs(root: Path | str = "runs", name: str | None = None) -> list[Path]:
+    """The run folders :func:`start_run` made under ``root`` (of experiment ``name`` only, if given), oldest first.
+
+    A folder counts as a run when it is ``root/<name>/<timestamp>`` and holds ``config.json``;
+    anything else under ``root`` is not a run and is never listed.
+    """
+    root = Path(root)
+    if name is not None:
+        names = [check_run_name(name)]
+    else:
+        names = sorted(p.name for p in root.iterdir() if _NAME.fullmatch(p.name)) if root.is_dir() else []
+    runs = []
+    for n in names:
+        parent = root / n
+        if parent.is_dir() and not parent.is_symlink():
+            runs += [p for p in parent.iterdir() if _RUN_FOLDER.fullmatch(p.name) and p.is_dir()
+                     and not p.is_symlink() and (p / "config.json").is_file()]
+    return sorted(runs, key=lambda p: (p.parent.name, *_run_order(p)))
+
+
+def latest_run(root: Path | str = "runs", name: str | None = None) -> Path | None:
+    """The newest run folder of ``name`` under ``root`` (of any name if None), or None when there is none."""
+    runs = sorted(list_runs(root, name), key=_run_order)
+    return runs[-1] if runs else None
+
+
+def prune_runs(root: Path | str = "runs", keep: int = 3, *, delete: bool = False) -> list[Path]:
+    """The runs beyond the newest ``keep`` of each name; deleted only when ``delete`` is True.
+
+    By default nothing is deleted: the list says what ``delete=True`` would remove. Only folders
+    :func:`list_runs` recognises are candidates, never other files under ``root``.
+
+    Args:
+        root: the folder holding the runs.
+        keep: how many of the newest runs of each name stay (0 or more).
+        delete: actually remove the listed folders.
+
+    Returns:
+        the run folders beyond ``keep``, oldest first within each name.
+    """
+    if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
+        raise ValueError(f"keep must be an int >= 0, got {keep!r}")
+    by_name: dict[str, list[Path]] = {}
+    for run in list_runs(root):
+        by_name.setdefault(run.parent.name, []).append(run)
+    doomed = [p for runs in by_name.values() for p in runs[:max(len(runs) - keep, 0)]]
+    if delete:
+        for path in doomed:
+            shutil.rmtree(path)
+    return doomed
 
 
 def read_config(directory: Path | str) -> dict[str, Any]:
+    """A run's ``config.json``."""
     return json.loads((Path(directory) / "config.json").read_text(encoding="utf-8"))
 
 
 def read_metrics(directory: Path | str) -> list[dict[str, Any]]:
+    """A run's ``metrics.jsonl``, one dict per logged record, in order ([] when nothing was logged)."""
     path = Path(directory) / "metrics.jsonl"
     if not path.exists():
         return []

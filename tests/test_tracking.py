@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils.tracking import read_config, read_metrics, read_scalars, start_run
+from course_utils import tracking
+from course_utils.tracking import (latest_run, list_runs, prune_runs, read_config, read_metrics, read_scalars,
+                                     start_run)
 
 
 def test_config_and_metrics_written_and_read_back(tmp_path):
@@ -31,15 +33,92 @@ def test_nothing_written_outside_the_run_folder(tmp_path):
         run.writer.add_histogram("w", torch.randn(100), 1)
         run.writer.add_hparams({"lr": 0.1}, {"hparam/acc": 0.5}, run_name=".")
     assert [p.name for p in tmp_path.iterdir()] == ["only"]
+    assert [p.name for p in (tmp_path / "only").iterdir()] == [run.dir.name]
 
 
-def test_fresh_run_replaces_old_metrics_and_names_are_checked(tmp_path):
-    start_run("r", {}, root=tmp_path).log_metrics(epoch=1, loss=3.0)
-    run = start_run("r", {}, root=tmp_path)
-    assert read_metrics(run.dir) == []
-    for bad in ("../escape", "a/b", ""):
-        with pytest.raises(ValueError, match="plain folder name"):
-            start_run(bad, {}, root=tmp_path)
+def test_fault_second_run_of_a_name_keeps_the_first(tmp_path):
+    """Re-running a notebook's tracking cell used to delete the earlier run (metrics and model.pt)."""
+    first = start_run("r", {"lr": 0.1}, root=tmp_path)
+    first.log_metrics(epoch=1, loss=3.0)
+    (first.dir / "model.pt").write_bytes(b"weights")
+    second = start_run("r", {"lr": 0.01}, root=tmp_path)
+    assert second.dir != first.dir and second.dir.parent == first.dir.parent == tmp_path / "r"
+    assert [m["loss"] for m in first.read_metrics()] == [3.0]
+    assert (first.dir / "model.pt").read_bytes() == b"weights"
+    assert first.read_config()["lr"] == 0.1 and second.read_config()["lr"] == 0.01
+    assert second.read_metrics() == []
+    assert list_runs(tmp_path, "r") == [first.dir, second.dir]
+    assert latest_run(tmp_path, "r") == second.dir
+
+
+def test_runs_in_the_same_second_get_a_counter(tmp_path, monkeypatch):
+    monkeypatch.setattr(tracking.time, "strftime", lambda fmt, *a: "20260101-120000")
+    runs = [start_run("same", {}, root=tmp_path) for _ in range(11)]
+    assert [r.dir.name for r in runs[:3]] == ["20260101-120000", "20260101-120000-2", "20260101-120000-3"]
+    assert len({r.dir for r in runs}) == 11
+    assert list_runs(tmp_path, "same") == [r.dir for r in runs]  # -10 after -9: numeric order
+    assert latest_run(tmp_path) == runs[-1].dir
+
+
+@pytest.mark.parametrize("bad", ["..", ".", "", "a/b", "../escape", "/abs", "/", ".hidden", "a\\b", "a b",
+                                 "x" * 101, "nul\0", None, 5])
+def test_fault_unsafe_run_names_are_refused_and_nothing_is_created_or_deleted(tmp_path, bad):
+    """`start_run("..")` used to pass the check and delete the parent of root."""
+    root = tmp_path / "runs"
+    root.mkdir()
+    (tmp_path / "keep.txt").write_text("mine")
+    with pytest.raises(ValueError, match="plain folder name"):
+        start_run(bad, {}, root=root)
+    assert (tmp_path / "keep.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt", "runs"] and not any(root.iterdir())
+
+
+def test_safe_run_names_are_accepted(tmp_path):
+    for name in ("05_minimal", "lr=0.001,bs=100", "A-b.c+d"):
+        assert start_run(name, {}, root=tmp_path).dir.parent == tmp_path / name
+
+
+def test_fault_new_run_closes_the_writer_of_the_earlier_run_of_the_same_name(tmp_path):
+    """A writer left open by an earlier run of a cell wrote a stale point into the new run."""
+    first = start_run("w", {}, root=tmp_path)
+    old_writer = first.writer
+    old_writer.add_scalar("loss", 1.0, 1)
+    other = start_run("other", {}, root=tmp_path)
+    other_writer = other.writer
+    second = start_run("w", {}, root=tmp_path)
+    assert first._writer is None and old_writer.all_writers is None  # closed, events flushed
+    assert other._writer is other_writer and other_writer.all_writers is not None  # other names untouched
+    assert read_scalars(first.dir) == {"loss": [(1, 1.0)]}
+    first.log_metrics(epoch=5, loss=9.0)  # a stale cell goes on logging: into its own run only
+    second.writer.add_scalar("loss", 2.0, 1)
+    assert second.read_scalars() == {"loss": [(1, 2.0)]}
+    assert second.read_metrics() == [] and [m["epoch"] for m in first.read_metrics()] == [5]
+    other.close()
+    second.close()
+
+
+def make_runs(root, name, n):
+    return [start_run(name, {"i": i}, root=root) for i in range(n)]
+
+
+def test_prune_runs_lists_by_default_and_deletes_only_when_told(tmp_path, monkeypatch):
+    stamps = iter(f"20260101-12000{i}" for i in range(10))
+    monkeypatch.setattr(tracking.time, "strftime", lambda fmt, *a: next(stamps))
+    a, b = make_runs(tmp_path, "a", 4), make_runs(tmp_path, "b", 1)
+    stray = tmp_path / "a" / "notes"  # not a run: never a candidate
+    stray.mkdir()
+    (tmp_path / "README.txt").write_text("not a run")
+    would = prune_runs(tmp_path, keep=2)
+    assert would == [a[0].dir, a[1].dir]
+    assert all(r.dir.is_dir() for r in a + b)  # listing deleted nothing
+    assert prune_runs(tmp_path, keep=2, delete=True) == would
+    assert [p.exists() for p in (a[0].dir, a[1].dir, a[2].dir, a[3].dir, b[0].dir)] == [False, False, True, True, True]
+    assert stray.is_dir() and (tmp_path / "README.txt").exists()
+    assert prune_runs(tmp_path, keep=2) == []
+    assert prune_runs(tmp_path / "missing") == []
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError):
+            prune_runs(tmp_path, keep=bad)
 
 
 def short_run(root):
@@ -98,14 +177,19 @@ def get_json(url, timeout=5):
 
 
 def test_real_tensorboard_server_serves_the_runs(tmp_path, free_port, serve):
-    short_run(tmp_path)
+    """Two runs of one name side by side, as a re-run notebook leaves them."""
+    runs = [short_run(tmp_path), short_run(tmp_path)]
+    names = [r.dir.relative_to(tmp_path).as_posix() for r in runs]
+    assert names[0] != names[1] and all(n.startswith("short/") for n in names)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "tensorboard.main", "--logdir", str(tmp_path), "--host", "127.0.0.1",
            "--port", str(port), "--reload_interval", "1"]
-    with serve(cmd, f"{base}/data/runs", log=tmp_path / "tensorboard.log", ready=lambda body: json.loads(body)):
-        assert "short" in get_json(f"{base}/data/runs")
+    with serve(cmd, f"{base}/data/runs", log=tmp_path / "tensorboard.log",
+               ready=lambda body: set(names) <= set(json.loads(body))):
+        assert set(names) <= set(get_json(f"{base}/data/runs"))
         tags = get_json(f"{base}/data/plugin/scalars/tags")
-        assert "loss/train" in tags["short"]
-        points = get_json(f"{base}/data/plugin/scalars/scalars?run=short&tag=loss/train")
-        assert [p[1] for p in points] == [1, 2]
+        for name in names:
+            assert "loss/train" in tags[name]
+            points = get_json(f"{base}/data/plugin/scalars/scalars?run={name}&tag=loss/train")
+            assert [p[1] for p in points] == [1, 2]
