@@ -38,7 +38,7 @@ import time
 import urllib.error
 import urllib.request
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
@@ -443,6 +443,7 @@ class _Sources:
     timeout: float
     install_package: bool
     apt_tried: bool = False
+    unreachable: set[str] = field(default_factory=set)  # mirrors that did not answer: not asked again
 
     def attempts(self, spec: IdxFile, dest: Path) -> list[tuple[str, Callable[[], None]]]:
         out = [(str(d / spec.name), lambda d=d: _from_local(d, spec, dest)) for d in self.local_dirs
@@ -450,9 +451,21 @@ class _Sources:
         if self.download:
             if self.mirrors is None:  # resolved only when needed: importing torchvision takes seconds
                 self.mirrors = default_mirrors()
-            out += [(m.rstrip("/") + f"/{spec.name}.gz", lambda m=m: _from_mirror(m, spec, dest, self.timeout))
+            out += [(m.rstrip("/") + f"/{spec.name}.gz", lambda m=m: self.download_from(m, spec, dest))
                     for m in self.mirrors]
         return out
+
+    def download_from(self, mirror: str, spec: IdxFile, dest: Path) -> None:
+        """Download from ``mirror``, unless it did not answer for an earlier file (offline: one wait, not four)."""
+        if mirror in self.unreachable:
+            raise ConnectionError("not tried: the mirror did not answer for an earlier file")
+        try:
+            _from_mirror(mirror, spec, dest, self.timeout)
+        except urllib.error.HTTPError:  # it answered
+            raise
+        except (urllib.error.URLError, TimeoutError, ConnectionError):
+            self.unreachable.add(mirror)
+            raise
 
     def install(self, problems: list[str]) -> bool:
         """The last resort, once per run: True when Debian's package was installed just now."""

@@ -89,6 +89,20 @@ def test_fault_unreadable_prepared_file_is_a_status_not_a_traceback(tiny_dataset
     assert "tiny-images-idx3-ubyte: cannot be read (Permission denied)); run `make data`" in report.format()
 
 
+def test_fault_read_only_shared_folder_with_verified_files_needs_no_write(tiny_dataset, monkeypatch):
+    """Another user's prepared folder: everything verified, nothing may be written, a stale .part of theirs."""
+    prepare_tiny(tiny_dataset)
+    stale = leave_part(raw_dir(tiny_dataset["root"]), "theirs")
+
+    def refuse(*args, **kw):
+        raise PermissionError(errno.EACCES, "Permission denied")
+    monkeypatch.setattr(data.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(data.os, "open", refuse)  # the lock file cannot be created either
+    reports = prepare_tiny(tiny_dataset)
+    assert [r.action for r in reports] == ["verified", "verified"]
+    assert stale.exists()  # not ours to remove, and no error about it
+
+
 # --- data: write errors are named as write errors, with the path ---
 
 def test_fault_data_root_is_a_file_is_a_write_error(tmp_path):
@@ -368,6 +382,24 @@ def test_machine_without_apt_get_gets_the_three_ways(tiny_dataset, fake_apt, ref
     assert "Get the data in one of three ways" in str(err.value) and APT_COMMAND in str(err.value)
     assert "apt-get:" not in str(err.value)  # nothing about passwords on a machine without apt-get
     assert fake_apt.calls == []
+
+
+def test_mirror_that_did_not_answer_is_waited_for_once_not_once_per_file(tiny_dataset, http_server, monkeypatch):
+    for spec in tiny_dataset["specs"]:
+        http_server["routes"][f"/b/{spec.name}.gz"] = tiny_dataset["gz"][spec.name]
+    dead, live = "http://dead.invalid/", http_server["url"] + "/b/"
+    real, calls = data._from_mirror, []
+
+    def from_mirror(mirror, spec, dest, timeout):
+        calls.append(mirror)
+        if mirror == dead:
+            raise data.urllib.error.URLError(TimeoutError("timed out"))
+        return real(mirror, spec, dest, timeout)
+    monkeypatch.setattr(data, "_from_mirror", from_mirror)
+    reports = prepare_fashion_mnist(tiny_dataset["root"], files=tiny_dataset["specs"], local_dirs=[],
+                                    mirrors=[dead, live], download=True)
+    assert calls == [dead, live, live]
+    assert "timed out" in reports[0].problems[0] and "did not answer for an earlier file" in reports[1].problems[0]
 
 
 CLI = """\
