@@ -12,7 +12,6 @@ import shutil
 import stat
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ import pytest
 from course_utils import data, env
 from course_utils.__main__ import main
 from course_utils.data import (APT_COMMAND, FASHION_MNIST_FILES, DataUnavailableError, DataWriteError,
-                               fashion_mnist_status, prepare_fashion_mnist, raw_dir, verify_file)
+                               fashion_mnist_status, prepare_fashion_mnist, raw_dir)
 
 REPO = Path(__file__).resolve().parents[1]
 
