@@ -40,6 +40,114 @@ def _add(exercise: str, code: str, message: str) -> None:
     EXPECT.setdefault(exercise, []).append(message)
 
 
+# ---------------------------------------------------------------- 01 · what learning is
+
+_GD = """
+N, D = X.shape
+w, losses = np.zeros(D), []
+for t in range(steps):
+    residual = X @ w - y
+    losses.append(np.mean(residual**2))
+    w = {update}
+return w, np.array(losses)
+"""
+_add("1.1", _GD.format(update="w + eta * (2 / N) * X.T @ residual"), "goes uphill")
+_add("1.1", _GD.format(update="w - eta * (1 / N) * X.T @ residual"), "0.5 times the right length")
+_add("1.1", """
+N, D = X.shape
+w, losses = np.zeros(D), []
+residual = X @ w - y
+for t in range(steps):
+    losses.append(np.mean(residual**2))
+    w = w - eta * (2 / N) * X.T @ residual
+return w, np.array(losses)
+""", "later ones are not")
+_add("1.1", """
+N, D = X.shape
+w, losses = np.zeros(D), []
+for t in range(steps):
+    residual = X @ w - y
+    w = w - eta * (2 / N) * X.T @ residual
+    losses.append(np.mean((X @ w - y) ** 2))
+return w, np.array(losses)
+""", "before the update")
+_add("1.1", """
+w = np.linalg.lstsq(X, y, rcond=None)[0]
+return w, np.full(steps, np.mean((X @ w - y) ** 2))
+""", "Exercise 1.1 asks you to implement this without numpy.linalg's solvers")
+RIGHT["1.1"] = ["""
+w = np.zeros(X.shape[1])
+losses = np.empty(steps)
+for t in range(steps):
+    error = y - X @ w
+    losses[t] = error @ error / len(y)
+    w += eta * 2 * X.T @ error / len(y)
+return w, losses
+"""]
+
+_add("1.2", """
+bias2 = np.mean((preds.mean(axis=0) - truth_values) ** 2)
+variance = np.mean(preds.var(axis=1))
+return float(bias2), float(variance)
+""", "spread across test inputs")
+_add("1.2", """
+bias2 = np.mean(preds.mean(axis=0) - truth_values) ** 2
+variance = np.mean(preds.var(axis=0))
+return float(bias2), float(variance)
+""", "before squaring")
+_add("1.2", """
+bias2 = np.mean((preds - truth_values) ** 2)
+variance = np.mean(preds.var(axis=0))
+return float(bias2), float(variance)
+""", "includes the variance")
+_add("1.2", """
+bias2 = np.mean((preds.mean(axis=0) - truth_values) ** 2)
+variance = np.mean(preds.var(axis=0, ddof=1))
+return float(bias2), float(variance)
+""", "S − 1")
+_add("1.2", """
+return (preds.mean(axis=0) - truth_values) ** 2, preds.var(axis=0)
+""", "single numbers")
+
+# ---------------------------------------------------------------- 03 · the curse of dimensionality
+
+_SHELL = """
+x = rng.uniform(-1, 1, size=(n, d)).astype(np.float32)
+return {result}
+"""
+_add("3.1", _SHELL.format(result="float(np.mean(np.linalg.norm(x, axis=1) > 0.95))"), "too many points")
+_add("3.1", _SHELL.format(result="float(np.mean(np.abs(x).min(axis=1) > 0.95))"), "too few points")
+_add("3.1", _SHELL.format(result="int(np.sum(np.abs(x).max(axis=1) > 0.95))"), "fraction between 0 and 1")
+_add("3.1", """
+return 1 - 0.95**d
+""", "the formula itself")
+_add("3.1", """
+x = np.random.default_rng().uniform(-1, 1, size=(n, d)).astype(np.float32)
+return float(np.mean(np.abs(x).max(axis=1) > 0.95))
+""", "rng you are given")
+RIGHT["3.1"] = ["""
+inner = rng.random((n, d)) * 2 - 1
+return float((np.abs(inner) > 0.95).any(axis=1).mean())
+"""]
+
+_add("3.2", """
+distances = np.linalg.norm(X[:, None, :] - X[None, :, :], axis=-1)
+return float((distances.max() - distances.min()) / distances.min())
+""", "distance to itself")
+_add("3.2", """
+dist = pdist(X, "sqeuclidean")
+return float((dist.max() - dist.min()) / dist.min())
+""", "squared distances")
+_add("3.2", """
+dist = pdist(X)
+return float((dist.max() - dist.min()) / dist.max())
+""", "divide by the largest")
+RIGHT["3.2"] = ["""
+distances = np.linalg.norm(X[:, None, :] - X[None, :, :], axis=-1)
+pairs = distances[np.triu_indices(len(X), k=1)]
+return pairs.max() / pairs.min() - 1
+"""]
+
 # ---------------------------------------------------------------- 02 · two moons
 
 _add("2.1", """
