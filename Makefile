@@ -31,26 +31,29 @@ run: data
 test: data
 	$(PY) -m pytest
 
+# Serves the repository: notebooks/ (instructor) and student/ (the release) are both reachable.
 lab: data
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=.
 
-# Student notebooks: solutions replaced by stubs, outputs cleared, leak-scanned.
+# Student notebooks in student/ (git-ignored; `make clean` never touches it): solutions replaced by
+# stubs, outputs cleared, leak-scanned. A notebook changed since it was released is kept; the new
+# version is written beside it as NAME.new.ipynb.
 student: setup
-	$(PY) -m course_utils release notebooks --out build/student
+	$(PY) -m course_utils release notebooks --out student
 
-# Grade notebooks (default: the student release) and print a table per notebook.
-NB ?= build/student/*.ipynb
+# Grade notebooks (default: the student release) and print one table.
+NB ?= student
 check: setup
 	$(PY) -m course_utils check $(NB)
 
 bench: data
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
-# Generated files only; the virtual environment and the prepared data stay.
+# Generated files only; the virtual environment, the prepared data and student/ stay.
 clean:
 	rm -rf build notebooks/runs notebooks/build .pytest_cache
 	find . -name __pycache__ -type d -not -path './$(VENV)/*' -prune -exec rm -rf {} +
 
-# Also the virtual environment and the prepared data.
+# Also the virtual environment and the prepared data (student/ still stays: it is the student's work).
 distclean: clean
 	rm -rf $(VENV) data/FashionMNIST

@@ -24,12 +24,31 @@ def _data(args) -> int:
     return 0
 
 
+def _paths(names: list[str], what: str) -> tuple[list[Path], bool]:
+    """Notebooks named by ``names`` and whether every name gave some: a folder stands for its *.ipynb
+    (a ``.new.ipynb`` copy left by a release excluded); a file stands for itself, whether or not it
+    exists (the caller says why not)."""
+    paths, ok = [], True
+    for name in names:
+        p = Path(name)
+        if p.is_dir():
+            found = sorted(q for q in p.glob("*.ipynb") if not q.name.endswith(".new.ipynb"))
+            if not found:
+                print(f"error: {p}: no notebooks to {what} in this folder", file=sys.stderr)
+                ok = False
+            paths += found
+        else:
+            paths.append(p)
+    return paths, ok
+
+
 def _run(args) -> int:
     from .execute import execute_notebook, format_table
-    paths = sorted(p for p in Path(args.notebooks).glob("*.ipynb")) if Path(args.notebooks).is_dir() \
-        else [Path(args.notebooks)]
-    if not paths:
-        print(f"error: no notebooks in {args.notebooks}", file=sys.stderr)
+    paths, ok = _paths(args.notebooks, "run")
+    missing = [p for p in paths if not p.is_file()]
+    for p in missing:
+        print(f"error: {p}: no such notebook", file=sys.stderr)
+    if missing or not ok or not paths:
         return 1
     results = []
     for p in paths:
@@ -41,22 +60,43 @@ def _run(args) -> int:
 
 
 def _release(args) -> int:
-    from .exercises import build_release
+    from .release import build_release
     written = build_release(args.notebooks, args.out)
-    for path in written:
-        print(f"wrote {path}")
-    print(f"{len(written)} student notebooks in {args.out}; leak scan: no solution line found")
+    for w in written:
+        if w.action == "kept":
+            print(f"kept {w.path} (changed since it was released); the new version is {w.new_version}")
+        else:
+            print(f"{w.action} {w.path}")
+    print(f"{len(written)} student notebooks in {args.out}; leak scan: no solution found outside its exercise")
     return 0
 
 
 def _check(args) -> int:
-    from .exercises import format_grades, grade_notebook
-    all_passed = True
-    for name in args.notebooks:
-        grades = grade_notebook(Path(name), timeout=args.timeout)
-        print(format_grades(name, grades))
-        all_passed &= all(g.status == "passed" for g in grades)
-    return 0 if all_passed else 1
+    from .grading import HEADER, GradingError, format_row, grade_notebook
+    paths, ok = _paths(args.notebooks, "check")
+    header = False
+    for path in paths:
+        try:
+            grades = grade_notebook(path, timeout=args.timeout,
+                                    **({"instructor_dir": Path(args.instructor)} if args.instructor else {}))
+        except GradingError as e:
+            print(f"error: {e}", file=sys.stderr)
+            ok = False
+            continue
+        except Exception as e:  # anything else still leaves the rest of the batch graded
+            print(f"error: {path}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", file=sys.stderr)
+            ok = False
+            continue
+        if not grades:
+            print(f"skipped {path}: no exercises", file=sys.stderr)
+            continue
+        if not header:
+            print(format_row(*HEADER))
+            header = True
+        for g in grades:
+            print(format_row(path.name, g.exercise, g.status, g.message), flush=True)
+            ok &= g.status == "passed"
+    return 0 if ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,17 +107,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--root", default=None, help="data root (default: the repository's data/)")
     p.add_argument("--no-download", action="store_true", help="use local sources only")
     p = sub.add_parser("run", help="execute notebooks headless into a build folder")
-    p.add_argument("notebooks", nargs="?", default="notebooks")
+    p.add_argument("notebooks", nargs="*", default=["notebooks"], help="folders or .ipynb files")
     p.add_argument("--out", default="build")
     p.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
     p.add_argument("--in-place", action="store_true",
                    help="write the executed notebooks over the sources (refreshes the committed outputs)")
     p = sub.add_parser("release", help="build the student notebooks (solutions removed, leak-scanned)")
-    p.add_argument("notebooks", nargs="?", default="notebooks")
-    p.add_argument("--out", default="build/student")
+    p.add_argument("notebooks", nargs="*", default=["notebooks"], help="folders or .ipynb files")
+    p.add_argument("--out", default="student", help="output folder, outside the sources (default: student)")
     p = sub.add_parser("check", help="execute notebooks and grade their exercises (exit 1 unless all pass)")
-    p.add_argument("notebooks", nargs="+")
+    p.add_argument("notebooks", nargs="+", help="folders or .ipynb files")
     p.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
+    p.add_argument("--instructor", default=None,
+                   help="folder of the instructor notebooks (default: the repository's notebooks/, "
+                        "else the list shipped in course_utils)")
     args = parser.parse_args(argv)
     if args.command == "env":  # standard library only: it must run where packages are missing
         return _env(args)

@@ -1,13 +1,107 @@
-"""Execute notebooks headless (for ``make run``): executed copies and HTML in ``build/``, a timing table."""
+"""The one executor: notebooks run headless in a fresh kernel (``make run``, grading, the tests).
+
+:func:`execute` runs a notebook node with Jupyter's Run All semantics (a failing cell stops the run
+unless it is tagged ``raises-exception``, or ``allow_errors``), in a kernel reached over IPC
+(Unix sockets in a private temporary folder; TCP on Windows), so ipykernel has no reason to warn
+that it "is running over TCP without encryption". The kernel's own stderr is left alone.
+:func:`execute_notebook` is ``make run``'s step: executed copy and HTML in ``build/``.
+"""
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from nbclient.util import ensure_async
+from traitlets import default
+
+KERNEL_NAME = "python3"
+
+
+class IPCKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernel listens on Unix sockets in a temporary folder it removes."""
+
+    @default("transport")
+    def _transport_default(self) -> str:
+        return "ipc"
+
+    @default("connection_file")
+    def _connection_file_default(self) -> str:
+        self._private_dir = tempfile.mkdtemp(prefix="course-kernel-")
+        return os.path.join(self._private_dir, "kernel.json")
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart and getattr(self, "_private_dir", None):
+            shutil.rmtree(self._private_dir, ignore_errors=True)
+
+    cleanup_resources = _async_cleanup_resources
+
+
+def kernel_manager_class() -> type[AsyncKernelManager]:
+    """IPC where the platform has Unix sockets; TCP (ipykernel's default) on Windows."""
+    return AsyncKernelManager if os.name == "nt" else IPCKernelManager
+
+
+class _Client(NotebookClient):
+    """NotebookClient that, at a cell timeout, interrupts the kernel before stopping, so that the
+    kernel shuts down idle and quietly instead of printing its own teardown errors."""
+
+    async def _async_handle_timeout(self, timeout: int, cell=None):
+        if self.km is not None and self.kc is not None:
+            await ensure_async(self.km.interrupt_kernel())
+            try:  # the interrupted cell's reply: the kernel is idle again
+                await ensure_async(self.kc.shell_channel.get_msg(timeout=10))
+            except Exception:
+                pass
+        raise CellTimeoutError.error_from_timeout_and_cell("Cell execution timed out", timeout, cell)
+
+
+@dataclass
+class Execution:
+    notebook: nbformat.NotebookNode  # executed in place: outputs filled in
+    error: str = ""  # "" when the run reached the end; else where and why it stopped
+    stopped: bool = False  # the kernel died or a cell timed out (later cells did not run)
+
+
+def _failing_cell(nb) -> tuple[int, str] | None:
+    """(1-based index among code cells, first source line) of the first cell that raised, if any."""
+    for i, cell in enumerate((c for c in nb.cells if c.cell_type == "code"), start=1):
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            return i, cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+    return None
+
+
+def execute(nb, cwd: Path | str, *, timeout: int = 600, allow_errors: bool = False) -> Execution:
+    """Run every code cell of ``nb`` (a NotebookNode, filled in place) in a fresh kernel.
+
+    cwd: the kernel's working directory. timeout: seconds allowed per cell. allow_errors: run on
+    past every failing cell (grading), not only past cells tagged ``raises-exception``.
+    Returns an :class:`Execution`; never raises for what the notebook does.
+    """
+    client = _Client(nb, timeout=timeout, kernel_name=KERNEL_NAME, record_timing=False,
+                            allow_errors=allow_errors, kernel_manager_class=kernel_manager_class(),
+                            resources={"metadata": {"path": str(cwd)}})
+    try:
+        client.execute()
+    except CellExecutionError as e:
+        where = _failing_cell(nb)
+        exc = f"{getattr(e, 'ename', type(e).__name__)}: {getattr(e, 'evalue', '')}".rstrip(": ")
+        return Execution(nb, f"code cell {where[0]} ({where[1]!r}): {exc}" if where else exc)
+    except CellTimeoutError:
+        return Execution(nb, f"a cell ran longer than {timeout} s (timeout)", stopped=True)
+    except DeadKernelError:
+        return Execution(nb, "the kernel died (out of memory, or the code ended the process)", stopped=True)
+    except Exception as e:  # the kernel did not start, a client error: still a result, not a crash
+        return Execution(nb, f"{type(e).__name__}: {e}", stopped=True)
+    return Execution(nb)
 
 
 @dataclass
@@ -18,35 +112,17 @@ class RunResult:
     error: str = ""  # where and why it failed: cell number, first source line, exception
 
 
-def _failing_cell(nb) -> tuple[int, str] | None:
-    """(1-based index among code cells, first source line) of the cell that raised, if any."""
-    for i, cell in enumerate((c for c in nb.cells if c.cell_type == "code"), start=1):
-        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-            return i, cell.source.strip().splitlines()[0] if cell.source.strip() else ""
-    return None
-
-
 def execute_notebook(path: Path, out_dir: Path, timeout: int = 600, html: bool = True) -> RunResult:
     """Run ``path`` in a fresh kernel (working directory: the notebook's folder) and save the results."""
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
-                            resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
-    error = ""
-    try:
-        client.execute()
-    except CellExecutionError as e:
-        where = _failing_cell(nb)
-        exc = f"{getattr(e, 'ename', type(e).__name__)}: {getattr(e, 'evalue', '')}".rstrip(": ")
-        error = (f"code cell {where[0]} ({where[1]!r}): {exc}" if where else exc)
-    except Exception as e:  # kernel died, timeout: still record the notebook as failed
-        error = f"{type(e).__name__}: {e}"
+    run = execute(nb, path.parent, timeout=timeout)
     seconds = time.perf_counter() - start
     out_dir.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out_dir / path.name)
     if html:
         export_html(nb, out_dir / path.with_suffix(".html").name)
-    return RunResult(path.name, not error, seconds, error)
+    return RunResult(path.name, not run.error, seconds, run.error)
 
 
 def export_html(nb, path: Path) -> Path:

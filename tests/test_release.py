@@ -1,28 +1,42 @@
-"""Student release: solutions removed, nothing leaks, stubs report honestly, grading works end to end."""
+"""Student release: solutions removed, strict markers and layout, leaks found across notebooks and the
+package, and the instructor notebooks grade as passed."""
 import copy
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from course_utils.__main__ import main
-from course_utils.exercises import (BEGIN, END, SKIP_TAG, STUDENT_MODE_LINE, ReleaseError, build_release,
-                                    exercises_in, grade_notebook, leak_scan, release_notebook)
+from course_utils.exercises import (BEGIN, END, RELEASE_KEY, SKIP_TAG, STUB_COMMENT, STUDENT_MODE_LINE, ReleaseError,
+                                    exercises_in, solution_blocks)
+from course_utils.release import build_release, leak_scan, release_notebook
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 WITH_EXERCISES = [p for p in NOTEBOOKS if exercises_in(nbformat.read(p, as_version=4))]
 
 
 @pytest.fixture(scope="module")
 def release(tmp_path_factory):
     out = tmp_path_factory.mktemp("student")
-    build_release(NOTEBOOKS[0].parent, out)
+    build_release(REPO / "notebooks", out)
     return out
 
 
 def test_at_least_two_notebooks_have_exercises():
     assert len(WITH_EXERCISES) >= 2
+
+
+def test_the_whole_course_releases_without_leaks(tmp_path):
+    """`make student`'s command: every notebook, scanned against all of them and the package."""
+    proc = subprocess.run([sys.executable, "-m", "course_utils", "release", "notebooks", "--out", str(tmp_path / "s")],
+                          cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "leak scan: no solution found outside its exercise" in proc.stdout
+    assert sorted(p.name for p in (tmp_path / "s").glob("*.ipynb")) == [p.name for p in NOTEBOOKS]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -32,7 +46,7 @@ def test_release_strips_solutions_outputs_and_metadata(path, release):
     assert len(student.cells) == len(instructor.cells)
     text = json.dumps(student)
     assert BEGIN not in text and END not in text
-    assert set(student.metadata) <= {"kernelspec", "language_info"}
+    assert set(student.metadata) <= {"kernelspec", "language_info", RELEASE_KEY}
     for cell in student.cells:
         assert set(cell.metadata) <= {"tags"}
         if cell.cell_type == "code":
@@ -40,36 +54,24 @@ def test_release_strips_solutions_outputs_and_metadata(path, release):
     stubs = [c.source for c in student.cells if c.cell_type == "code" and "raise NotImplementedError(" in c.source]
     for exercise in exercises_in(instructor):
         assert any(f'raise NotImplementedError("Exercise {exercise.number}: {exercise.title}")' in s for s in stubs)
-    assert leak_scan(instructor, student, release_notebook(instructor)[1]) == []
 
 
 @pytest.mark.parametrize("path", WITH_EXERCISES, ids=lambda p: p.name)
 def test_round_trip_restores_the_instructor_sources(path, release):
+    """Putting the solution blocks back where the stubs stand gives the instructor's code cells."""
     instructor = nbformat.read(path, as_version=4)
     student = nbformat.read(release / path.name, as_version=4)
     for inst, stud in zip(instructor.cells, student.cells):
         if inst.cell_type != "code":
             continue
         restored = stud.source.replace("\n" + STUDENT_MODE_LINE, "").splitlines()
+        restored = [line for line in restored if not line.startswith("from course_utils.student import require_exercises")]
         lines = inst.source.splitlines()
-        blocks = [i for i, line in enumerate(lines) if line.strip() == BEGIN]
-        for begin in reversed(blocks):
-            end = next(i for i in range(begin, len(lines)) if lines[i].strip() == END)
-            # the stub's two lines stand where the block was: same position, shifted by earlier blocks
-            at = begin - sum(end_ - b_ - 1 for b_, end_ in _blocks(lines) if b_ < begin)
-            assert restored[at].strip() == "# YOUR CODE HERE" and "NotImplementedError" in restored[at + 1]
+        for begin, end in reversed(solution_blocks(inst.source, "x")):
+            at = begin - sum(e - b - 1 for b, e in solution_blocks(inst.source, "x") if b < begin)
+            assert restored[at].strip() == STUB_COMMENT and "NotImplementedError" in restored[at + 1]
             restored[at:at + 2] = lines[begin:end + 1]
         assert "\n".join(restored) == inst.source
-
-
-def _blocks(lines):
-    out, start = [], None
-    for i, line in enumerate(lines):
-        if line.strip() == BEGIN:
-            start = i
-        elif line.strip() == END:
-            out.append((start, i))
-    return out
 
 
 def make_nb(*cells):
@@ -79,16 +81,35 @@ def make_nb(*cells):
     return nb
 
 
-GOOD = make_nb(("code", "import x"), ("md", "### Exercise 9.1 · Double it"),
-               ("code", "def f(v):\n    ### BEGIN SOLUTION\n    doubled = 2 * v\n    return doubled\n    ### END SOLUTION"))
+IMPORT = ("code", "from course_utils.checks import check_boundary_line")
+SOLUTION = ("code", "def f(v):\n    ### BEGIN SOLUTION\n    doubled = 2 * v\n    return doubled\n    ### END SOLUTION")
+CHECK = ("code", "check_boundary_line(f)")
+GOOD = make_nb(IMPORT, ("md", "### Exercise 9.1 · Double it"), SOLUTION, CHECK,
+               ("md", "## Checks"), ("code", "assert True\nprint(\"All checks passed.\")"))
 
 
-def test_stub_keeps_signature_and_indentation():
-    student, removed = release_notebook(GOOD, "good.ipynb")
-    assert student.cells[2].source == ('def f(v):\n    # YOUR CODE HERE\n'
-                                       '    raise NotImplementedError("Exercise 9.1: Double it")')
-    assert removed == ["    doubled = 2 * v", "    return doubled"]
-    assert student.cells[0].source.endswith(STUDENT_MODE_LINE)
+def test_stub_keeps_signature_and_indentation_and_the_checks_cell_requires_the_exercises():
+    released = release_notebook(GOOD, "good.ipynb")
+    cells = released.notebook.cells
+    assert cells[2].source == 'def f(v):\n    # YOUR CODE HERE\n    raise NotImplementedError("Exercise 9.1: Double it")'
+    assert [s.text for s in released.solutions] == ["    doubled = 2 * v", "    return doubled"]
+    assert cells[0].source.endswith(STUDENT_MODE_LINE)
+    assert cells[5].source.splitlines() == ["assert True", 'from course_utils.student import require_exercises; '
+                                            'require_exercises("9.1")', 'print("All checks passed.")']
+    assert SKIP_TAG in cells[3].metadata["tags"] and SKIP_TAG in cells[5].metadata["tags"]
+
+
+@pytest.mark.parametrize("marker", ["## BEGIN SOLUTION", "### BEGIN SOLUTION:", "### begin solution", "#### BEGIN SOLUTION",
+                                    "# Begin Solution", "### BEGIN SOLUTION  # the answer", "  ##BEGIN_SOLUTION"])
+def test_marker_typos_stop_the_build(marker, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    nb = copy.deepcopy(GOOD)
+    nb.cells[2].source = nb.cells[2].source.replace(BEGIN, marker)
+    nbformat.write(nb, src / "bad.ipynb")
+    with pytest.raises(ReleaseError, match=r"bad.ipynb, cell 3, line 2: .* is not a marker"):
+        build_release(src, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("cells, message", [
@@ -96,75 +117,102 @@ def test_stub_keeps_signature_and_indentation():
     ([("md", "### Exercise 1.1"), ("code", "x = 1\n### END SOLUTION")], "cell 2, line 2: ### END SOLUTION without"),
     ([("md", "### Exercise 1.1"), ("code", "### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION")],
      "cell 2, line 2: nested"),
-    ([("md", "### Exercise 1.1\n### BEGIN SOLUTION\nsecret\n### END SOLUTION")], "cell 1: solution marker outside a code cell"),
-    ([("code", "### BEGIN SOLUTION\nx = 1\n### END SOLUTION")], "no 'Exercise N.k' heading"),
+    ([("md", "### Exercise 1.1\n## end solution\nsecret")], "cell 1, line 2: solution marker outside a code cell"),
+    ([("code", "### BEGIN SOLUTION\nx = 1\n### END SOLUTION")], "cell 1: solution block with no 'Exercise N.k' heading"),
+    ([IMPORT, ("md", "### Exercise 9.1"), ("code", "x = 1"), CHECK], r"cell 2 \(Exercise 9.1\): no code cell with a"),
+    ([IMPORT, ("md", "### Exercise 9.1"), SOLUTION, ("code", "f(2)")], r"cell 2 \(Exercise 9.1\): no cell calling a"),
+    ([IMPORT, ("md", "### Exercise 9.1"), SOLUTION, SOLUTION, CHECK], "cell 4: a second solution cell for Exercise 9.1"),
+    ([IMPORT, ("md", "### Exercise 9.1"), CHECK, SOLUTION], r"cell 2 \(Exercise 9.1\): no cell calling a course_utils.checks function follows the solution cell \(cell 4\)"),
 ])
-def test_malformed_markers_stop_the_build(cells, message, tmp_path):
+def test_malformed_exercises_stop_the_build(cells, message, tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     nbformat.write(make_nb(*cells), src / "bad.ipynb")
-    with pytest.raises(ReleaseError, match=f"bad.ipynb, {message}" if "cell" in message else message):
+    with pytest.raises(ReleaseError, match=f"bad.ipynb, {message}"):
         build_release(src, tmp_path / "out")
     assert main(["release", str(src), "--out", str(tmp_path / "out")]) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_solution_cell_may_hold_several_blocks():
+    nb = copy.deepcopy(GOOD)
+    nb.cells[2].source = ("class A:\n    def __init__(self):\n        ### BEGIN SOLUTION\n        self.k = 2\n        ### END SOLUTION\n\n"
+                          "    def f(self, v):\n        ### BEGIN SOLUTION\n        return self.k * v\n        ### END SOLUTION")
+    released = release_notebook(nb, "two.ipynb")
+    assert released.notebook.cells[2].source.count("raise NotImplementedError") == 2
 
 
 @pytest.mark.parametrize("where", ["output", "metadata", "attachment", "source"])
-def test_leak_scan_finds_a_solution_line_anywhere(where):
-    student, removed = release_notebook(GOOD)
-    leaked = copy.deepcopy(student)
-    cell = leaked.cells[2]
+def test_leak_scan_finds_a_solution_line_anywhere_in_its_notebook(where):
+    released = release_notebook(GOOD, "good.ipynb")
+    assert leak_scan([released], package_dir=None) == []
+    cell = released.notebook.cells[2]
     if where == "output":
         cell.outputs = [nbformat.v4.new_output("stream", text="doubled = 2 * v\n")]
     elif where == "metadata":
-        leaked.metadata["answers"] = {"9.1": "doubled = 2 * v"}
+        released.notebook.metadata["answers"] = {"9.1": "doubled = 2 * v"}
     elif where == "attachment":
-        leaked.cells[1]["attachments"] = {"a.txt": {"text/plain": "doubled = 2 * v"}}
+        released.notebook.cells[1]["attachments"] = {"a.txt": {"text/plain": "doubled = 2 * v"}}
     else:
-        leaked.cells[0].source += "\n# hint: doubled = 2 * v"
-    assert leak_scan(GOOD, leaked, removed) == ["doubled = 2 * v"]
-    assert leak_scan(GOOD, student, removed) == []
+        released.notebook.cells[0].source += "\n# hint: doubled = 2 * v"
+    leaks = leak_scan([released], package_dir=None)
+    assert len(leaks) == 1 and "Exercise 9.1's solution (good.ipynb, cell 3) is in the release: 'doubled = 2 * v'" in leaks[0]
+
+
+SECRET = make_nb(IMPORT, ("md", "### Exercise 9.2 · Per class"),
+                 ("code", "def per_class(p, y, n):\n    ### BEGIN SOLUTION\n    hits = np.bincount(y[p == y], minlength=n)\n"
+                          "    totals = np.maximum(np.bincount(y, minlength=n), 1)\n    return hits / totals\n    ### END SOLUTION"),
+                 ("code", "check_boundary_line(per_class)"))
+
+
+def test_leak_scan_finds_a_solution_in_another_released_notebook():
+    other = make_nb(("code", "counts = np.bincount(y[p == y], minlength=n)\nall_ = np.maximum(np.bincount(y, minlength=n), 1)\n"
+                             "print(counts / all_)"))
+    leaks = leak_scan([release_notebook(SECRET, "07_secret.ipynb"), release_notebook(other, "08_other.ipynb")],
+                      package_dir=None)
+    assert len(leaks) == 1
+    assert leaks[0].startswith("Exercise 9.2 (07_secret.ipynb): 2 of its 3 solution lines appear outside it")
+    assert "08_other.ipynb, cell 1, line 1" in leaks[0] and "08_other.ipynb, cell 1, line 2" in leaks[0]
+
+
+def test_leak_scan_finds_a_solution_in_the_package_sources_even_reworded(tmp_path):
+    package = tmp_path / "course_utils"
+    package.mkdir()
+    (package / "oracle.py").write_text("def oracle(p, y):  # the answer with the class count filled in\n"
+                                       "    expected_hits = np.bincount(y[p == y], minlength=10)\n"
+                                       "    all_ = np.maximum(np.bincount(y, minlength=10), 1)\n")
+    leaks = leak_scan([release_notebook(SECRET, "07_secret.ipynb")], package_dir=package)
+    assert len(leaks) == 1 and "course_utils/oracle.py, line 2" in leaks[0] and "course_utils/oracle.py, line 3" in leaks[0]
+    (package / "oracle.py").write_text("def oracle(pred, labels):\n    return confusion_matrix(labels, pred).diagonal()\n")
+    assert leak_scan([release_notebook(SECRET, "07_secret.ipynb")], package_dir=package) == []
 
 
 def test_lines_shown_outside_solutions_are_not_leaks():
     nb = copy.deepcopy(GOOD)
     nb.cells.append(nbformat.v4.new_code_cell("doubled = 2 * v  # shown in the lecture anyway"))
-    nb.cells[-1].source = "doubled = 2 * v"
-    student, removed = release_notebook(nb)
-    assert leak_scan(nb, student, removed) == []
+    assert leak_scan([release_notebook(nb, "good.ipynb")], package_dir=None) == []
 
 
-# ---------------------------------------------------------------- executing releases (slow: real kernels)
-
-@pytest.mark.parametrize("path", WITH_EXERCISES, ids=lambda p: p.name)
-def test_release_runs_through_with_every_exercise_not_attempted(path, release):
-    kept = []
-    grades = grade_notebook(release / path.name, keep=kept)
-    assert [g.status for g in grades] == ["not attempted"] * len(grades)
-    executed = kept[0]
-    errors = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    assert errors == [], "every failure in a fresh release should be an announced skip"
-    last_code = [c for c in executed.cells if c.cell_type == "code"][-2]  # the notebook's own last cell
-    assert last_code.outputs, "the notebook should run to its end"
+def test_shipped_exercise_list_matches_the_instructor_notebooks():
+    from course_utils.expected import EXPECTED
+    from course_utils.grading import expected_from
+    assert EXPECTED == expected_from(REPO / "notebooks"), \
+        "course_utils/expected.py is stale: run `.venv/bin/python -m course_utils.grading`"
 
 
-@pytest.mark.parametrize("path", WITH_EXERCISES, ids=lambda p: p.name)
-def test_solutions_pass_their_checks(path):
-    grades = grade_notebook(path)
-    assert grades and all(g.status == "passed" for g in grades), grades
+# ---------------------------------------------------------------- grading the instructor notebooks (real kernels)
 
-
-def test_wrong_answers_are_reported_failed(release, tmp_path, capsys):
-    nb = nbformat.read(release / "02_two_moons_mlp.ipynb", as_version=4)
-    for cell in nb.cells:
-        if 'NotImplementedError("Exercise 2.1' in cell.source:
-            cell.source = cell.source.replace('    # YOUR CODE HERE\n    raise NotImplementedError("Exercise 2.1: Where is the line?")',
-                                              "    (w1, w2), b = model.coef_[0], model.intercept_[0]\n    return w1 / w2, -b / w2")
-        if 'NotImplementedError("Exercise 2.2' in cell.source:
-            cell.source = cell.source.replace('    # YOUR CODE HERE\n    raise NotImplementedError("Exercise 2.2: The MLP\'s forward pass by hand")',
-                                              "    return mlp.predict(X)")
-    path = tmp_path / "02_two_moons_mlp.ipynb"
-    nbformat.write(nb, path)
-    assert main(["check", str(path)]) == 1
-    out = capsys.readouterr().out
-    assert "2.1       failed" in out and "decision_function on your line differs" in out
-    assert "2.2       failed" in out and "largest relative error" in out
+def test_instructor_notebooks_grade_as_passed():
+    """One batch over notebooks/: notebooks without exercises are skipped, one table, all passed."""
+    proc = subprocess.run([sys.executable, "-m", "course_utils", "check", "notebooks"], cwd=REPO,
+                          capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = proc.stdout.splitlines()
+    assert rows[0].split() == ["notebook", "exercise", "result", "message"] and sum(r.split()[:2] == ["notebook", "exercise"] for r in rows) == 1
+    graded = {(r.split()[0], r.split()[1]): r.split()[2] for r in rows[1:]}
+    from course_utils.expected import EXPECTED
+    assert graded == {(name, n): "passed" for name, numbers in EXPECTED.items() for n in numbers}
+    for p in NOTEBOOKS:
+        if p.name not in EXPECTED:
+            assert f"skipped notebooks/{p.name}: no exercises" in proc.stderr
+    assert "Traceback" not in proc.stderr and "without encryption" not in proc.stderr

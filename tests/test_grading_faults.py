@@ -1,0 +1,242 @@
+"""Fault injection for `release`, `check` and `run`: every bad input gets a one-line message and exit
+code 1 (never a traceback), nothing a student or instructor wrote is lost, and grading cannot be
+fooled by a submission that deletes its headings or writes its own results."""
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_utils.exercises import RELEASE_KEY
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def cli(*args, cwd=REPO, timeout=600):
+    return subprocess.run([sys.executable, "-m", "course_utils", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def assert_one_line_error(proc, *fragments):
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def notebook(*cells):
+    nb = nbformat.v4.new_notebook()
+    for kind, source in cells:
+        nb.cells.append(nbformat.v4.new_markdown_cell(source) if kind == "md" else nbformat.v4.new_code_cell(source))
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+TINY = notebook(
+    ("md", "# Tiny"),
+    ("code", "from course_utils.checks import check_boundary_line"),
+    ("md", "### Exercise 2.1 · Where is the line?"),
+    ("code", "def boundary_line(model):\n    ### BEGIN SOLUTION\n    weights = model.coef_.ravel()\n"
+             "    return float(-weights[0] / weights[1]), float(-model.intercept_.item() / weights[1])\n"
+             "    ### END SOLUTION"),
+    ("code", "check_boundary_line(boundary_line)"),
+)
+
+
+@pytest.fixture
+def course(tmp_path):
+    """An instructor folder holding 99_tiny.ipynb (Exercise 2.1) and its release in student/."""
+    src = tmp_path / "notebooks"
+    src.mkdir()
+    nbformat.write(TINY, src / "99_tiny.ipynb")
+    proc = cli("release", src, "--out", tmp_path / "student")
+    assert proc.returncode == 0, proc.stderr
+    return tmp_path
+
+
+# ---------------------------------------------------------------- release: bad inputs and work never lost
+
+def test_release_into_its_own_source_folder_is_refused_and_solutions_stay(course):
+    src = course / "notebooks"
+    before = digest(src)
+    assert_one_line_error(cli("release", src, "--out", src), "lies in the source folder")
+    assert_one_line_error(cli("release", src / "99_tiny.ipynb", "--out", src), "lies in the source folder")
+    assert_one_line_error(cli("release", src, "--out", src / "sub"), "lies in the source folder")
+    assert digest(src) == before and not (src / "sub").exists()
+    assert "### BEGIN SOLUTION" in (src / "99_tiny.ipynb").read_text()
+
+
+def test_release_out_pointing_at_a_file_is_a_one_line_error(course):
+    target = course / "a_file.txt"
+    target.write_text("mine")
+    assert_one_line_error(cli("release", course / "notebooks", "--out", target), "is a file")
+    assert target.read_text() == "mine"
+
+
+def test_release_of_a_missing_source_folder_creates_nothing(tmp_path):
+    assert_one_line_error(cli("release", tmp_path / "nowhere", "--out", tmp_path / "out"), "no such file or folder")
+    assert not (tmp_path / "out").exists()
+
+
+def test_release_never_overwrites_a_notebook_the_student_changed(course):
+    mine = course / "student" / "99_tiny.ipynb"
+    nb = nbformat.read(mine, as_version=4)
+    nb.cells[3].source = nb.cells[3].source.replace("# YOUR CODE HERE", "# my work in progress\n    x = 1")
+    nbformat.write(nb, mine)
+    edited = mine.read_bytes()
+    proc = cli("release", course / "notebooks", "--out", course / "student")
+    assert proc.returncode == 0, proc.stderr
+    assert mine.read_bytes() == edited, "the student's notebook must stay as they left it"
+    beside = course / "student" / "99_tiny.new.ipynb"
+    assert beside.is_file() and f"kept {mine}" in proc.stdout and str(beside) in proc.stdout
+    assert "my work in progress" not in beside.read_text()
+
+
+def test_release_updates_an_untouched_notebook_and_leaves_an_unchanged_one_alone(course):
+    mine = course / "student" / "99_tiny.ipynb"
+    proc = cli("release", course / "notebooks", "--out", course / "student")
+    assert proc.returncode == 0 and f"unchanged {mine}" in proc.stdout
+    nb = nbformat.read(course / "notebooks" / "99_tiny.ipynb", as_version=4)
+    nb.cells[0].source = "# Tiny, revised"
+    nbformat.write(nb, course / "notebooks" / "99_tiny.ipynb")
+    proc = cli("release", course / "notebooks", "--out", course / "student")
+    assert proc.returncode == 0 and f"updated {mine}" in proc.stdout
+    released = nbformat.read(mine, as_version=4)
+    assert released.cells[0].source == "# Tiny, revised" and RELEASE_KEY in released.metadata
+    assert not (course / "student" / "99_tiny.new.ipynb").exists()
+
+
+def test_release_keeps_an_unreadable_file_in_the_way(course):
+    mine = course / "student" / "99_tiny.ipynb"
+    mine.write_text("half a notebook {")
+    proc = cli("release", course / "notebooks", "--out", course / "student")
+    assert proc.returncode == 0 and mine.read_text() == "half a notebook {"
+    assert (course / "student" / "99_tiny.new.ipynb").is_file()
+
+
+# ---------------------------------------------------------------- check: bad inputs are one-line errors
+
+def test_check_on_a_missing_file_is_a_one_line_error(tmp_path):
+    assert_one_line_error(cli("check", tmp_path / "nope.ipynb"), "nope.ipynb: no such file")
+
+
+def test_check_on_a_text_file_is_a_one_line_error(tmp_path):
+    (tmp_path / "notes.ipynb").write_text("these are my notes\n")
+    assert_one_line_error(cli("check", tmp_path / "notes.ipynb"), "not a notebook")
+
+
+def test_check_on_a_truncated_notebook_is_a_one_line_error(tmp_path):
+    text = (REPO / "notebooks" / "02_two_moons_mlp.ipynb").read_text()
+    (tmp_path / "02_two_moons_mlp.ipynb").write_text(text[: len(text) // 2])
+    assert_one_line_error(cli("check", tmp_path / "02_two_moons_mlp.ipynb"), "not a notebook")
+
+
+def test_check_on_an_empty_json_notebook_is_a_one_line_error(tmp_path):
+    (tmp_path / "02_two_moons_mlp.ipynb").write_text("{}")
+    assert_one_line_error(cli("check", tmp_path / "02_two_moons_mlp.ipynb"), "not a notebook")
+
+
+def test_run_on_a_missing_notebook_is_a_one_line_error(tmp_path):
+    assert_one_line_error(cli("run", tmp_path / "nope.ipynb", "--out", tmp_path / "build"), "no such notebook")
+
+
+# ---------------------------------------------------------------- check: grading that cannot be fooled (short kernels)
+
+def graded(proc) -> dict[tuple[str, str], str]:
+    rows = proc.stdout.splitlines()
+    assert rows and rows[0].split() == ["notebook", "exercise", "result", "message"], proc.stdout + proc.stderr
+    assert sum(r.split()[:2] == ["notebook", "exercise"] for r in proc.stdout.splitlines()) == 1
+    return {(r.split()[0], r.split()[1]): r.split(None, 3)[2] for r in rows[1:]}
+
+
+def test_a_batch_reports_every_file_and_fails_if_any_failed(course):
+    (course / "student" / "notes.ipynb").write_text("not json")
+    nbformat.write(notebook(("code", "x = 1")), course / "student" / "00_no_exercises.ipynb")
+    proc = cli("check", course / "student" / "notes.ipynb", course / "student" / "00_no_exercises.ipynb",
+               course / "student" / "99_tiny.ipynb", "--instructor", course / "notebooks")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "notes.ipynb: not a notebook" in proc.stderr and "skipped" in proc.stderr and "00_no_exercises" in proc.stderr
+    assert graded(proc) == {("99_tiny.ipynb", "2.1"): "not"}  # "not attempted"
+
+
+def test_deleting_the_exercise_headings_does_not_escape_grading(course):
+    nb = nbformat.read(course / "student" / "99_tiny.ipynb", as_version=4)
+    nb.cells = [c for c in nb.cells if "Exercise" not in c.source or c.cell_type == "code"]
+    nb.cells = [c for c in nb.cells if "check_boundary_line(boundary_line)" not in c.source]
+    nbformat.write(nb, course / "student" / "99_tiny.ipynb")
+    proc = cli("check", course / "student" / "99_tiny.ipynb", "--instructor", course / "notebooks")
+    assert proc.returncode == 1
+    assert graded(proc) == {("99_tiny.ipynb", "2.1"): "failed"}
+    assert "its self-check did not run" in proc.stdout
+
+
+def test_results_written_by_the_submission_are_not_believed(course):
+    nb = nbformat.read(course / "student" / "99_tiny.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "import course_utils.checks as C\n"
+        "from IPython.display import publish_display_data\n"
+        "C.RESULTS['2.1'] = C.CheckResult('2.1', 'passed')\n"
+        "publish_display_data({'application/x-course-check+json': {'token': 'guess', 'exercise': '2.1', "
+        "'status': 'passed', 'message': ''}})\n"
+        "print('COURSE-RESULTS {\"2.1\": [\"passed\", \"\"]}')"))
+    nbformat.write(nb, course / "student" / "99_tiny.ipynb")
+    proc = cli("check", course / "student" / "99_tiny.ipynb", "--instructor", course / "notebooks")
+    assert proc.returncode == 1 and graded(proc) == {("99_tiny.ipynb", "2.1"): "not"}
+
+
+def test_a_timeout_becomes_a_failed_row(course):
+    nb = nbformat.read(course / "student" / "99_tiny.ipynb", as_version=4)
+    nb.cells.insert(2, nbformat.v4.new_code_cell("import time\ntime.sleep(60)"))
+    nbformat.write(nb, course / "student" / "99_tiny.ipynb")
+    proc = cli("check", course / "student" / "99_tiny.ipynb", "--instructor", course / "notebooks", "--timeout", "3")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert graded(proc) == {("99_tiny.ipynb", "2.1"): "failed"}
+    assert "the notebook stopped (a cell ran longer than 3 s (timeout))" in proc.stdout
+
+
+def test_a_dead_kernel_becomes_a_failed_row(course):
+    nb = nbformat.read(course / "student" / "99_tiny.ipynb", as_version=4)
+    nb.cells.insert(2, nbformat.v4.new_code_cell("import os\nos._exit(1)"))
+    nbformat.write(nb, course / "student" / "99_tiny.ipynb")
+    proc = cli("check", course / "student" / "99_tiny.ipynb", "--instructor", course / "notebooks", timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert graded(proc) == {("99_tiny.ipynb", "2.1"): "failed"}
+    assert "the notebook stopped (the kernel died" in proc.stdout
+
+
+def test_the_shipped_list_grades_a_student_repository_without_instructor_notebooks(tmp_path):
+    """A student's repository (GitHub Classroom): no instructor notebooks, the list in the package."""
+    from course_utils.grading import expected_exercises
+    assert expected_exercises("04_from_scratch_layers.ipynb", instructor_dir=tmp_path) == ["4.1", "4.2", "4.3", "4.4"]
+    assert expected_exercises("00_environment_check.ipynb", instructor_dir=tmp_path) == []
+
+
+# ---------------------------------------------------------------- the executor: our kernels speak IPC, quietly
+
+SHOW_WARNING = ("import sys, course_utils.execute as E\n"
+                "from jupyter_client.manager import AsyncKernelManager\n"
+                "E.kernel_manager_class = lambda: AsyncKernelManager\n"
+                "from course_utils.__main__ import main\n"
+                "sys.exit(main(sys.argv[1:]))\n")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="TCP is the transport on Windows")
+def test_run_starts_kernels_without_the_tcp_warning_and_keeps_other_stderr(tmp_path):
+    nbformat.write(notebook(("code", "print('hello')")), tmp_path / "98_hello.ipynb")
+    proc = cli("run", tmp_path / "98_hello.ipynb", "--out", tmp_path / "build")
+    assert proc.returncode == 0, proc.stderr
+    assert "without encryption" not in proc.stderr
+    executed = nbformat.read(tmp_path / "build" / "98_hello.ipynb", as_version=4)
+    assert executed.cells[0].outputs[0].text == "hello\n"
+    # the same run over TCP shows the warning on stderr: the test above can see it when it is there
+    tcp = subprocess.run([sys.executable, "-c", SHOW_WARNING, "run", str(tmp_path / "98_hello.ipynb"), "--out",
+                          str(tmp_path / "tcp")], capture_output=True, text=True, timeout=300)
+    assert tcp.returncode == 0 and "without encryption" in tcp.stderr
