@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.course-utils-installed
 
-.PHONY: setup data run test lab student check bench env clean distclean
+.PHONY: setup data run test test-portable lab student check bench env clean distclean nbgrader
 
 setup: $(STAMP)
 
@@ -31,6 +31,13 @@ run: data
 test: data
 	$(PY) -m pytest
 
+# The notebooks under nbval again, in a second numeric regime for PyTorch (one thread, generic
+# ATen kernels): stored outputs must not depend on rounding. OpenBLAS settings stay as the machine
+# sets them (some machines set OPENBLAS_CORETYPE to avoid wrong results).
+PORTABLE_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 ATEN_CPU_CAPABILITY=default
+test-portable: data
+	$(PORTABLE_ENV) $(PY) -m pytest notebooks
+
 # Serves the repository: notebooks/ (instructor) and student/ (the release) are both reachable.
 lab: data
 	$(BIN)/jupyter lab --notebook-dir=.
@@ -45,6 +52,13 @@ student: setup
 NB ?= student
 check: setup
 	$(PY) -m course_utils check $(NB)
+
+# The course as an nbgrader course: NBGRADER_DIR/nbgrader_config.py and source/unit1/, regenerated
+# from notebooks/ (the gradebook, submissions and feedback there are kept). Outside the repository
+# by default, so that `make clean` never touches grades.
+NBGRADER_DIR ?= ../ee541-nbgrader
+nbgrader: data
+	$(PY) -m course_utils export-nbgrader --out $(NBGRADER_DIR)
 
 bench: data
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

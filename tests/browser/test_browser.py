@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from course_utils.execute import export_html
-from course_utils.tracking import read_scalars
+from course_utils.tracking import latest_run, read_scalars
 
 from .conftest import screenshot
 
@@ -177,7 +177,8 @@ def card_table(card) -> dict[str, str]:
 
 
 def test_tensorboard_page_shows_a_card_for_every_logged_scalar(browser, tensorboard_06):
-    expected = read_scalars(tensorboard_06["logdir"] / "06_tensorboard")
+    run_dir = latest_run(tensorboard_06["logdir"], "06_tensorboard")
+    expected = read_scalars(run_dir)
     for tag in ("loss/train", "loss/validation", "accuracy/validation", "train/grad_norm", "train/learning_rate"):
         assert tag in expected, f"notebook 06 should log {tag}"
     expect = pytest.importorskip("playwright.sync_api").expect
@@ -191,7 +192,7 @@ def test_tensorboard_page_shows_a_card_for_every_logged_scalar(browser, tensorbo
             expect(card, f"one card for {tag}").to_have_count(1, timeout=30_000)
             row = card_table(card)
             last_step, last_value = points[-1]
-            assert row["Run"] == "06_tensorboard", (tag, row)
+            assert row["Run"] == run_dir.relative_to(tensorboard_06["logdir"]).as_posix(), (tag, row)
             assert int(row["Step"].replace(",", "")) == last_step, (tag, row, last_step)
             assert float(row["Value"].replace(",", "")) == pytest.approx(last_value, rel=1e-3, abs=1e-4), (tag, row)
         tag_filter.fill("^(loss|accuracy)/")

@@ -1,0 +1,29 @@
+"""Progress-bar frames are dropped from stored outputs; other stderr text stays."""
+import nbformat
+
+from course_utils.outputs import drop_progress_bars, strip_progress_frames
+
+FRAMES = ["\repoch 1/4:   0%|          | 0/550 [00:00<?, ?it/s]",
+          "\repoch 1/4:  42%|████▏     | 232/550 [00:01<00:01, 231.85it/s]",
+          "\r                                                             ", "\r"]
+
+
+def test_frames_and_their_erasure_are_removed():
+    assert strip_progress_frames("".join(FRAMES)).strip() == ""
+
+
+def test_other_stderr_text_is_kept():
+    warning = "UserWarning: something the student should see\n"
+    assert strip_progress_frames(FRAMES[0] + FRAMES[1] + "\n" + warning) == "\n" + warning
+    assert strip_progress_frames(warning) == warning
+
+
+def test_notebook_outputs_cleaned_in_place():
+    cell = nbformat.v4.new_code_cell("train()")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=t) for t in FRAMES]
+    cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text="epoch 1: loss 0.5\n"))
+    cell.outputs.append(nbformat.v4.new_output("stream", name="stderr", text="a warning\n"))
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    assert drop_progress_bars(nb) == 4
+    assert [(o.name, o.text) for o in nb.cells[0].outputs] == [("stdout", "epoch 1: loss 0.5\n"), ("stderr", "a warning\n")]
+    assert drop_progress_bars(nb) == 0
