@@ -184,9 +184,7 @@ def release_notebook(nb, name: str = "notebook") -> Released:
             cell.source = cell.source.rstrip("\n") + "\n" + STUDENT_MODE_LINE
         if exercises and checks_heading:  # the Checks cell must not pass while an exercise does not
             line = CHECKS_LINE.format(numbers=", ".join(json.dumps(e.number) for e in exercises))
-            src = cell.source.rstrip("\n").splitlines()
-            at = len(src) - 1 if src and "All checks passed" in src[-1] else len(src)
-            cell.source = "\n".join(src[:at] + [line] + src[at:])
+            cell.source = line + "\n" + cell.source  # first: an unfinished exercise is the cause to show
             checks_heading = False
         first_code = False
     for index, cell in enumerate(nb.cells, start=1):  # what the instructor notebook shows outside solutions

@@ -94,8 +94,8 @@ def test_stub_keeps_signature_and_indentation_and_the_checks_cell_requires_the_e
     assert cells[2].source == 'def f(v):\n    # YOUR CODE HERE\n    raise NotImplementedError("Exercise 9.1: Double it")'
     assert [s.text for s in released.solutions] == ["    doubled = 2 * v", "    return doubled"]
     assert cells[0].source.endswith(STUDENT_MODE_LINE)
-    assert cells[5].source.splitlines() == ["assert True", 'from course_utils.student import require_exercises; '
-                                            'require_exercises("9.1")', 'print("All checks passed.")']
+    assert cells[5].source.splitlines() == ['from course_utils.student import require_exercises; '
+                                            'require_exercises("9.1")', "assert True", 'print("All checks passed.")']
     assert SKIP_TAG in cells[3].metadata["tags"] and SKIP_TAG in cells[5].metadata["tags"]
 
 
