@@ -99,6 +99,15 @@ def _check(args) -> int:
     return 0 if ok else 1
 
 
+def _export_nbgrader(args) -> int:
+    from .nbgrader_export import ASSIGNMENT, export_course
+    graded = export_course(args.notebooks, args.out)
+    notebooks = sorted({g.notebook for g in graded})
+    print(f"nbgrader course in {args.out}: assignment {ASSIGNMENT!r}, {len(notebooks)} notebooks, "
+          f"{len(graded)} exercises, {sum(g.points for g in graded)} points")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_utils", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -121,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--instructor", default=None,
                    help="folder of the instructor notebooks (default: the repository's notebooks/, "
                         "else the list shipped in course_utils)")
+    p = sub.add_parser("export-nbgrader", help="write the course as an nbgrader course (config + source/unit1)")
+    p.add_argument("--out", required=True, help="the nbgrader course folder")
+    p.add_argument("--notebooks", default="notebooks", help="folder of the instructor notebooks")
     args = parser.parse_args(argv)
     if args.command == "env":  # standard library only: it must run where packages are missing
         return _env(args)
@@ -128,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     from .exercises import ReleaseError
     try:
         return {"env": _env, "data": _data, "run": _run, "release": _release,
-                "check": _check}[args.command](args)
+                "check": _check, "export-nbgrader": _export_nbgrader}[args.command](args)
     except (DataUnavailableError, ReleaseError) as e:  # expected failures: a message, not a traceback
         print(f"error: {e}", file=sys.stderr)
         return 1
