@@ -85,6 +85,16 @@ def test_frames_differ_as_training_moves():
     assert not np.array_equal(np.asarray(anim.frames[0]), np.asarray(anim.frames[-1]))
 
 
+def test_both_panels_have_axis_labels_in_the_unit_given():
+    rec = sklearn_recording(steps=6)
+    default = animate_training(rec)
+    assert default.axis_labels == {"boundary": ("$x_1$", "$x_2$"), "metrics": ("step", "loss / accuracy")}
+    epochs = animate_training(rec, unit="epoch", ylabel="cross-entropy / accuracy")
+    assert epochs.axis_labels["metrics"] == ("epoch", "cross-entropy / accuracy")
+    assert not all(np.array_equal(np.asarray(f), np.asarray(g)) for f, g in zip(default.frames, epochs.frames))
+    assert animate_training(torch_recording()).axis_labels["metrics"] == ("step", "loss")
+
+
 def test_html_has_player_controls():
     html = animate_training(sklearn_recording(steps=6)).to_html()
     for control in ('type="range"', "-play", "-prev", "-next", "play / pause", "data:image/png;base64,"):
