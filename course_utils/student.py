@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import ast
 import functools
+import importlib
+import sys
+from typing import Callable
 
 from .exercises import FAILED, NOT_ATTEMPTED, PASSED, STUB_EXERCISE
 
@@ -111,38 +114,64 @@ def _shell():
     return get_ipython()
 
 
-def _recording(check):
-    """``check`` wrapped so that its outcome is remembered for :func:`require_exercises`."""
-    if getattr(check, "_course_recorded", False):
+def _watched(check, report: Callable[[str, str, str], None]):
+    """``check`` wrapped so that each call also calls ``report(exercise, status, message)``."""
+    reporters = getattr(check, "_course_reporters", None)
+    if reporters is not None:  # already watched: one more listener, no second wrapper
+        if report not in reporters:
+            reporters.append(report)
         return check
 
     @functools.wraps(check)
-    def wrapper(*args, **kwargs):
+    def watched(*args, **kwargs):
         try:
             result = check(*args, **kwargs)
         except BaseException as e:
-            exercise = getattr(getattr(e, "result", None), "exercise", None) or getattr(check, "exercise", None)
-            if exercise:
-                _results[str(exercise)] = FAILED
+            r = getattr(e, "result", None)
+            for listener in watched._course_reporters:
+                listener(str(getattr(r, "exercise", None) or check.exercise), FAILED,
+                         getattr(r, "message", None) or f"{type(e).__name__}: {e}")
             raise
-        exercise = getattr(result, "exercise", None) or getattr(check, "exercise", None)
-        if exercise:
-            _results[str(exercise)] = getattr(result, "status", PASSED)
+        for listener in watched._course_reporters:
+            listener(str(getattr(result, "exercise", None) or check.exercise), getattr(result, "status", PASSED),
+                     getattr(result, "message", ""))
         return result
-    wrapper._course_recorded = True
-    return wrapper
+    watched._course_reporters = [report]
+    return watched
 
 
 def _is_check(obj) -> bool:
-    return callable(obj) and getattr(obj, "__module__", "").startswith("course_utils.checks") and \
-        (hasattr(obj, "exercise") or getattr(obj, "__name__", "").startswith("check_"))
+    return callable(obj) and hasattr(obj, "exercise") and getattr(obj, "__module__", "").startswith("course_utils.checks")
+
+
+def watch_checks(report: Callable[[str, str, str], None]) -> None:
+    """Call ``report(exercise, status, message)`` after every self-check from now on.
+
+    Wraps each check of ``course_utils.checks`` (and its submodules) in place, and the checks the
+    IPython namespace already imported. Used by :func:`student_mode` and by the grader.
+    """
+    importlib.import_module("course_utils.checks")
+    for name, module in list(sys.modules.items()):
+        if name.startswith("course_utils.checks") and module is not None:
+            for attr, obj in list(vars(module).items()):
+                if _is_check(obj):
+                    setattr(module, attr, _watched(obj, report))
+    shell = _shell()
+    if shell is not None:
+        for attr, obj in list(shell.user_ns.items()):
+            if _is_check(obj):
+                shell.user_ns[attr] = _watched(obj, report)
+
+
+def _remember(exercise: str, status: str, message: str) -> None:
+    _results[exercise] = status
 
 
 def student_mode() -> None:
     """Show errors as described in this module's docstring; no-op outside IPython.
 
-    Also wraps the self-checks of ``course_utils.checks`` (in the module and in the notebook's
-    namespace) so that their outcomes are remembered for :func:`require_exercises`.
+    Also watches the self-checks (:func:`watch_checks`) so that their outcomes are remembered for
+    :func:`require_exercises`.
     """
     shell = _shell()
     if shell is None:
@@ -151,16 +180,7 @@ def student_mode() -> None:
     shell.set_custom_exc((Exception,), _handler)
     if _forget_defined not in shell.events.callbacks["post_run_cell"]:
         shell.events.register("post_run_cell", _forget_defined)
-    import importlib
-    import sys
-    importlib.import_module("course_utils.checks")
-    for module in [m for name, m in sys.modules.items() if name.startswith("course_utils.checks") and m]:
-        for attr, obj in list(vars(module).items()):
-            if _is_check(obj):
-                setattr(module, attr, _recording(obj))
-    for attr, obj in list(shell.user_ns.items()):
-        if _is_check(obj):
-            shell.user_ns[attr] = _recording(obj)
+    watch_checks(_remember)
 
 
 def require_exercises(*numbers: str) -> None:
@@ -169,7 +189,7 @@ def require_exercises(*numbers: str) -> None:
     numbers: exercise numbers such as "2.1". Outside student mode nothing was recorded, and
     nothing is required.
     """
-    if not any(getattr(obj, "_course_recorded", False) for obj in _check_functions()):
+    if not any(_remember in getattr(obj, "_course_reporters", ()) for obj in _check_functions()):
         return
     missing = [f"{n} ({_results.get(n, 'check not run')})" for n in numbers if _results.get(n) != PASSED]
     if missing:
@@ -178,11 +198,10 @@ def require_exercises(*numbers: str) -> None:
 
 
 def _check_functions():
-    import sys
     for name, module in list(sys.modules.items()):
         if name.startswith("course_utils.checks") and module is not None:
             yield from (obj for obj in vars(module).values() if callable(obj))
 
 
-__all__ = ["student_mode", "require_exercises", "defined_names", "ExercisesNotPassed",
+__all__ = ["student_mode", "require_exercises", "watch_checks", "defined_names", "ExercisesNotPassed",
            "PASSED", "FAILED", "NOT_ATTEMPTED"]
