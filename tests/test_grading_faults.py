@@ -240,3 +240,25 @@ def test_run_starts_kernels_without_the_tcp_warning_and_keeps_other_stderr(tmp_p
     tcp = subprocess.run([sys.executable, "-c", SHOW_WARNING, "run", str(tmp_path / "98_hello.ipynb"), "--out",
                           str(tmp_path / "tcp")], capture_output=True, text=True, timeout=300)
     assert tcp.returncode == 0 and "without encryption" in tcp.stderr
+
+
+# ---------------------------------------------------------------- where student work lives
+
+def test_make_clean_and_distclean_keep_the_students_work(tmp_path):
+    """`make clean` / `distclean` in a folder laid out like the repository: generated files go, the
+    release in student/ (where `make student` writes and `make lab` can open it) stays."""
+    (tmp_path / "student").mkdir()
+    (tmp_path / "student" / "02_two_moons_mlp.ipynb").write_text("my work")
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "02_two_moons_training.gif").write_text("generated")
+    for target in ("clean", "distclean"):
+        proc = subprocess.run(["make", "-f", str(REPO / "Makefile"), "-C", str(tmp_path), target, "VENV=venv-not-here"],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        assert (tmp_path / "student" / "02_two_moons_mlp.ipynb").read_text() == "my work"
+    assert not (tmp_path / "build").exists()
+    dry = subprocess.run(["make", "-n", "-f", str(REPO / "Makefile"), "-C", str(REPO), "student", "lab"],
+                         capture_output=True, text=True).stdout
+    assert "release notebooks --out student" in dry and "--notebook-dir=." in dry
+    ignored = subprocess.run(["git", "check-ignore", "student/02_two_moons_mlp.ipynb"], cwd=REPO, capture_output=True, text=True)
+    assert ignored.returncode == 0, "student/ must be git-ignored"
