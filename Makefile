@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.course-utils-installed
 
-.PHONY: setup data run test test-portable lab student check bench env clean distclean nbgrader
+.PHONY: setup data run test test-portable unit lab student check bench env clean distclean nbgrader prune-runs
 
 setup: $(STAMP)
 
@@ -59,6 +59,12 @@ check: setup
 NBGRADER_DIR ?= ../ee541-nbgrader
 nbgrader: data
 	$(PY) -m course_utils export-nbgrader --out $(NBGRADER_DIR)
+
+# Runs accumulate in runs/<name>/<timestamp>/ (starting a run deletes nothing). This lists all but
+# the newest KEEP of each name; `make prune-runs DELETE=1` removes them.
+KEEP ?= 3
+prune-runs: setup
+	$(PY) -m course_utils prune-runs --root runs --keep $(KEEP) $(if $(DELETE),--delete)
 
 bench: data
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

@@ -1,4 +1,4 @@
-"""Command line: ``python -m course_utils env | data | run | release | check``."""
+"""Command line: ``python -m course_utils env | data | run | release | check | export-nbgrader | prune-runs``."""
 from __future__ import annotations
 
 import argparse
@@ -108,6 +108,24 @@ def _export_nbgrader(args) -> int:
     return 0
 
 
+def _prune_runs(args) -> int:
+    from .tracking import prune_runs
+    doomed = prune_runs(args.root, keep=args.keep, delete=args.delete)
+    verb = "deleted" if args.delete else "would delete"
+    for p in doomed:
+        print(f"{verb} {p}")
+    print(f"{len(doomed)} run folder(s) {'deleted' if args.delete else 'would be deleted'}; the newest {args.keep} of each name in {args.root} stay"
+          + ("" if args.delete or not doomed else " (add --delete to remove them)"))
+    return 0
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_utils", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -133,6 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("export-nbgrader", help="write the course as an nbgrader course (config + source/unit1)")
     p.add_argument("--out", required=True, help="the nbgrader course folder")
     p.add_argument("--notebooks", default="notebooks", help="folder of the instructor notebooks")
+    p = sub.add_parser("prune-runs", help="list (with --delete: remove) all but the newest runs of each name")
+    p.add_argument("--root", default="runs", help="the runs folder (default: runs)")
+    p.add_argument("--keep", type=_count, default=3, help="newest runs of each name to keep (default: 3)")
+    p.add_argument("--delete", action="store_true", help="delete them (without it, only list)")
     args = parser.parse_args(argv)
     if args.command == "env":  # standard library only: it must run where packages are missing
         return _env(args)
@@ -140,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     from .exercises import ReleaseError
     try:
         return {"env": _env, "data": _data, "run": _run, "release": _release,
-                "check": _check, "export-nbgrader": _export_nbgrader}[args.command](args)
+                "check": _check, "export-nbgrader": _export_nbgrader, "prune-runs": _prune_runs}[args.command](args)
     except (DataUnavailableError, ReleaseError) as e:  # expected failures: a message, not a traceback
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -22,6 +22,8 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from nbclient.util import ensure_async
 from traitlets import default
 
+from .outputs import drop_progress_bars
+
 KERNEL_NAME = "python3"
 
 
@@ -113,11 +115,13 @@ class RunResult:
 
 
 def execute_notebook(path: Path, out_dir: Path, timeout: int = 600, html: bool = True) -> RunResult:
-    """Run ``path`` in a fresh kernel (working directory: the notebook's folder) and save the results."""
+    """Run ``path`` in a fresh kernel (working directory: the notebook's folder) and save the results
+    (without progress-bar frames, see :mod:`course_utils.outputs`)."""
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     run = execute(nb, path.parent, timeout=timeout)
     seconds = time.perf_counter() - start
+    drop_progress_bars(nb)
     out_dir.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out_dir / path.name)
     if html:

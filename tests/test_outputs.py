@@ -27,3 +27,17 @@ def test_notebook_outputs_cleaned_in_place():
     assert drop_progress_bars(nb) == 4
     assert [(o.name, o.text) for o in nb.cells[0].outputs] == [("stdout", "epoch 1: loss 0.5\n"), ("stderr", "a warning\n")]
     assert drop_progress_bars(nb) == 0
+
+
+def test_executed_notebooks_are_saved_without_frames(tmp_path):
+    from course_utils.execute import execute_notebook
+    src = tmp_path / "99_bars.ipynb"
+    code = ("import sys\nfrom tqdm import tqdm\n"
+            "for _ in tqdm(range(3), file=sys.stderr, mininterval=0, leave=False): pass\n"
+            "print('done'); print('a warning', file=sys.stderr)")
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]), src)
+    assert execute_notebook(src, tmp_path / "out", html=False).ok
+    outputs = nbformat.read(tmp_path / "out" / "99_bars.ipynb", as_version=4).cells[0].outputs
+    stderr = "".join(o.text for o in outputs if o.get("name") == "stderr")
+    assert "it/s" not in stderr and "a warning" in stderr
+    assert "".join(o.text for o in outputs if o.get("name") == "stdout") == "done\n"

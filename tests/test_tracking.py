@@ -193,3 +193,19 @@ def test_real_tensorboard_server_serves_the_runs(tmp_path, free_port, serve):
             assert "loss/train" in tags[name]
             points = get_json(f"{base}/data/plugin/scalars/scalars?run={name}&tag=loss/train")
             assert [p[1] for p in points] == [1, 2]
+
+
+def test_prune_runs_command_lists_first_and_deletes_only_when_told(tmp_path):
+    import subprocess
+    import sys
+    from course_utils.tracking import list_runs, start_run
+    for _ in range(4):
+        start_run("demo", {}, root=tmp_path / "runs").close()
+    cmd = [sys.executable, "-m", "course_utils", "prune-runs", "--root", str(tmp_path / "runs"), "--keep", "1"]
+    listed = subprocess.run(cmd, capture_output=True, text=True)
+    assert listed.returncode == 0 and "3 run folder(s) would be deleted" in listed.stdout
+    assert len(list_runs(tmp_path / "runs", "demo")) == 4, "listing deletes nothing"
+    deleted = subprocess.run(cmd + ["--delete"], capture_output=True, text=True)
+    assert deleted.returncode == 0 and len(list_runs(tmp_path / "runs", "demo")) == 1
+    bad = subprocess.run(cmd[:-1] + ["-1"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "must be 0 or more" in bad.stderr and "Traceback" not in bad.stderr
