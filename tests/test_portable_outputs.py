@@ -31,14 +31,21 @@ EXCLUDED: dict[str, dict[str, str]] = {
     "01_learning_definitions.ipynb": {
         "digits = load_digits()": "learning-curve accuracies from training; asserted in Checks",
         "x_big = rng.uniform(0, 1, 100_000)": "generalization gaps of fitted polynomials; asserted in Checks",
-        "def bar_patterns(n: int, horizontal: bool) -> np.ndarray:": "logistic-regression accuracies; asserted in Checks",
+        "def place_bars(r: np.ndarray, c: np.ndarray, horizontal: bool) -> np.ndarray:":
+            "logistic-regression accuracies; asserted in Checks",
+        'to_label = {1.0: "GOOD", -1.0: "BAD"}': "labels of trained classifiers over 50 training sets; asserted in Checks",
         "Xc, yc = make_circles(n_samples=600, noise=0.08, factor=0.5, random_state=SEED)":
             "logistic-regression accuracies; asserted in Checks",
+        "H = 2 / N * X_ls.T @ X_ls  # Hessian of the mean squared error":
+            "gradient-descent losses at five step sizes; asserted in Checks",
         "x_ill = np.linspace(0, 1, 100)": "residuals of an ill-conditioned solve are rounding noise; asserted in the cell",
-        "x_test = np.linspace(0.05, 0.95, 50)": "bias-variance table from simulated fits; asserted in Checks",
+        "bv = {}": "bias-variance table from simulated fits; asserted in Checks",
+        "def with_wrong_labels(y: np.ndarray, share: float, gen: np.random.Generator) -> np.ndarray:":
+            "accuracies with wrong labels over 5 draws; asserted in Checks",
         "from scipy.ndimage import rotate": "1-NN accuracies with augmentation; asserted in Checks",
         "from sklearn.cluster import KMeans": "k-means adjusted Rand index; asserted in Checks",
-        "gamma = 0.9": "Monte-Carlo estimate of J(pi); asserted in Checks",
+        "n_episodes, horizon = 4000, 150  # gamma**150 < 1e-6: the tail is negligible":
+            "Monte-Carlo estimates of J(pi); asserted in Checks",
     },
     "02_two_moons_mlp.ipynb": {
         "X_anim, y_anim = make_moons(n_samples=400, noise=0.35, random_state=SEED)":
