@@ -58,14 +58,21 @@ EXCLUDED: dict[str, dict[str, str]] = {
         "X2, y2 = make_moons(n_samples=600, noise=0.25, random_state=SEED)": "5-NN accuracies; asserted in Checks",
     },
     "04_from_scratch_layers.ipynb": {
-        "def softmax_cross_entropy(logits, y):": "from-scratch MLP trained by SGD; asserted in Checks",
-        "def adam(w, grad, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):":
-            "universal approximation errors after training; asserted in Checks",
+        "X_moons, y_moons = make_moons(n_samples=400, noise=0.2, random_state=SEED)":
+            "from-scratch MLP trained by SGD; asserted in Checks",
+        "lr_grid = np.geomspace(1e-3, 1, 25)": "learning rates chosen by a grid search and the losses they reach; asserted in Checks",
+        "target_fn = lambda x: np.sin(3 * x) + 0.3 * x**2": "universal approximation errors after training; asserted in Checks",
         "def best_time(fn, number):": "timing table (benchmarks/bench_conv.py holds the speed goals)",
-        "from sklearn.datasets import load_digits": "random-label memorisation; asserted in Checks",
-        "n_train = len(Xd_tr)": "width sweep accuracies; asserted in Checks",
-        "def magnitude_masks(net, keep):": "lottery-ticket accuracies; asserted in Checks",
-        "K = 4": "loss at initialisation and the losses debug_training judged; asserted in Checks and by its own asserts",
+        "K = 4": "loss at initialisation; asserted in Checks",
+        "single_losses, batch_losses = judged_losses[:100], judged_losses[100:]":
+            "the losses debug_training judged; asserted by its own asserts and in Checks",
+        "X_val, y_val = make_moons(n_samples=2000, noise=0.2, random_state=SEED + 1)":
+            "add-complexity-gradually stages over 5 seeds; asserted in Checks",
+        "memorise = {}": "random-label memorisation; asserted in Checks",
+        "n_train = len(Xd_tr)": "width sweep accuracies over 5 seeds; asserted in Checks",
+        "def n_parameters(sizes):": "depth at a fixed parameter budget over 5 seeds; asserted in Checks",
+        "lt_sizes, X_lt, y_lt = [64, 100, 50, 10], X_dig[:900], y_dig[:900]":
+            "lottery-ticket accuracies over 5 seeds; asserted in Checks",
     },
     "05_fashion_mnist_minimal.ipynb": {
         "init_loss, init_acc = evaluate(model, val_loader)": "loss at initialisation; asserted in Checks",
