@@ -31,6 +31,10 @@ run: data
 test: data
 	$(PY) -m pytest
 
+# The quick tier for day-to-day work: unit tests that start no kernel, browser or nbgrader run.
+unit: setup
+	$(PY) -m pytest tests -m "not notebook and not browser and not slow"
+
 # The notebooks under nbval again, in a second numeric regime for PyTorch (one thread, generic
 # ATen kernels): stored outputs must not depend on rounding. OpenBLAS settings stay as the machine
 # sets them (some machines set OPENBLAS_CORETYPE to avoid wrong results).

@@ -49,6 +49,7 @@ def run_browser_suite(env_changes: dict[str, str]) -> subprocess.CompletedProces
                            "-rs", "-q"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.browser
 def test_browser_suite_is_reported_skipped_without_chromium(tmp_path):
     result = run_browser_suite({"PATH": str(tmp_path)})  # no chromium on PATH
     assert result.returncode == 0, result.stdout[-3000:]
@@ -56,6 +57,7 @@ def test_browser_suite_is_reported_skipped_without_chromium(tmp_path):
     assert " passed" not in result.stdout and "error" not in result.stdout.lower(), result.stdout[-3000:]
 
 
+@pytest.mark.browser
 @pytest.mark.skipif(not any((Path(d) / "chromium").exists() for d in os.get_exec_path()),
                     reason="needs chromium on PATH, so that playwright is the missing piece")
 def test_browser_suite_is_reported_skipped_without_playwright(tmp_path):

@@ -11,6 +11,8 @@ import pytest
 
 from course_utils.exercises import RELEASE_KEY
 
+pytestmark = pytest.mark.notebook  # starts Jupyter kernels
+
 REPO = Path(__file__).resolve().parents[1]
 
 

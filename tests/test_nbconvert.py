@@ -5,6 +5,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+pytestmark = pytest.mark.notebook  # starts Jupyter kernels
+
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
 

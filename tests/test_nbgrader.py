@@ -280,6 +280,7 @@ def generate_release(course: Path) -> Path:
     return release
 
 
+@pytest.mark.slow
 def test_nbgrader_releases_the_whole_course_without_solutions(tmp_path):
     course = outside_repo(tmp_path / "course")
     export_course(NOTEBOOKS, course, data_dir=REPO / "data")

@@ -61,6 +61,7 @@ def test_stripped_and_out_of_order_notebooks_are_caught():
                                       "(not run top to bottom in a fresh kernel)"]
 
 
+@pytest.mark.notebook
 def test_runner_names_the_failing_cell(tmp_path):
     src = tmp_path / "99_broken.ipynb"
     nbformat.write(make_notebook(["x = 1", "print(x)", "1 / 0", "print('never')"]), src)

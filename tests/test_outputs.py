@@ -1,5 +1,6 @@
 """Progress-bar frames are dropped from stored outputs; other stderr text stays."""
 import nbformat
+import pytest
 
 from course_utils.outputs import drop_progress_bars, strip_progress_frames
 
@@ -29,6 +30,7 @@ def test_notebook_outputs_cleaned_in_place():
     assert drop_progress_bars(nb) == 0
 
 
+@pytest.mark.notebook
 def test_executed_notebooks_are_saved_without_frames(tmp_path):
     from course_utils.execute import execute_notebook
     src = tmp_path / "99_bars.ipynb"

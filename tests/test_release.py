@@ -202,6 +202,7 @@ def test_shipped_exercise_list_matches_the_instructor_notebooks():
 
 # ---------------------------------------------------------------- grading the instructor notebooks (real kernels)
 
+@pytest.mark.notebook
 def test_instructor_notebooks_grade_as_passed():
     """One batch over notebooks/: notebooks without exercises are skipped, one table, all passed."""
     proc = subprocess.run([sys.executable, "-m", "course_utils", "check", "notebooks"], cwd=REPO,

@@ -17,6 +17,8 @@ from wrong_answers import EXPECT, WRONG, blocks
 from course_utils.execute import execute
 from course_utils.exercises import STUB_COMMENT, STUB_EXERCISE, exercises_in
 
+pytestmark = pytest.mark.notebook  # starts Jupyter kernels
+
 REPO = Path(__file__).resolve().parents[1]
 WITH_EXERCISES = [p.name for p in sorted((REPO / "notebooks").glob("*.ipynb"))
                   if exercises_in(nbformat.read(p, as_version=4))]
