@@ -10,13 +10,15 @@ import nbformat
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
-def load_definitions(notebook: str, names: set[str]) -> dict:
+def load_definitions(notebook: str, names: set[str], context: dict | None = None) -> dict:
     """Execute the top-level imports and the definitions of ``names`` found in ``notebook``'s code cells.
 
-    Other statements (training loops, prints) are skipped. Raises KeyError naming what is missing.
+    Other statements (training loops, prints) are skipped; the globals the definitions use that the
+    skipped statements would have set (``device``, ``loss_func``) are given in ``context``.
+    Returns the namespace. Raises KeyError naming what is missing.
     """
     nb = nbformat.read(NOTEBOOKS / notebook, as_version=4)
-    namespace: dict = {}
+    namespace: dict = dict(context or {})
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue

@@ -85,10 +85,13 @@ EXCLUDED: dict[str, dict[str, str]] = {
         "fig, ax = plt.subplots(figsize=(7, 6))": "ranking of confused pairs; the lecture's two asserted in Checks",
     },
     "06_fashion_mnist_tensorboard.ipynb": {
-        "step = 0": "per-epoch training metrics; asserted in Checks",
-        "test_loss, test_acc = loss_and_accuracy(model, *test_set.tensors)": "test and per-class accuracy; asserted in Checks",
-        "pixels = x_test[:n_embed].view(n_embed, -1).numpy()": "silhouette and 5-NN accuracy of features; asserted in Checks",
-        "from sklearn.neighbors import NearestNeighbors": "neighbour shares of trained features; asserted in Checks",
+        'lrs = {"06_tensorboard": config["lr"], "06_tensorboard_lr=0.0001": config["lr"] / 10}':
+            "validation metrics of the two runs; asserted in Checks",
+        "test_loss, test_acc = loss_and_accuracy(model, x_test, y_test)": "test and per-class accuracy; asserted in Checks",
+        "templates = model[0].weight.detach().cpu().view(-1, 28, 28)[:32]": "dead units of the trained network",
+        "pixels = x_test[:n_embed].flatten(1).numpy()": "silhouettes and 5-NN accuracy of features; asserted in Checks",
+        'upper = [CLASS_NAMES.index(n) for n in ("T-shirt/top", "Pullover", "Coat", "Shirt")]':
+            "neighbour shares of trained features; asserted in Checks",
     },
 }
 
