@@ -2,8 +2,9 @@
 
 One 3x32x32 image, 16 filters of 3x3 (the lecture's example). All times are measured in this run;
 the ratios are what to compare (goals: vectorized forward >= 300x the loops and within 3x of torch;
-vectorized backward within 5x of torch's backward).
+vectorized backward within 5x of torch's backward). Exits 1 when a goal is missed.
 """
+import sys
 import timeit
 
 import numpy as np
@@ -17,7 +18,7 @@ def best(fn, number: int) -> float:
     return min(timeit.repeat(fn, number=number, repeat=7)) / number
 
 
-def main() -> None:
+def main() -> int:
     nb = load_definitions("04_from_scratch_layers.ipynb", {"Conv2D", "im2col", "conv2d_forward", "conv2d_backward"})
     rng = np.random.default_rng(0)
     x = rng.normal(size=(1, 3, 32, 32))
@@ -45,10 +46,15 @@ def main() -> None:
     speedup = t["naive forward"] / t["vectorized forward"]
     fwd = t["vectorized forward"] / t["torch forward"]
     bwd = t["vectorized backward"] / t["torch backward"]
-    print(f"vectorized forward vs naive loops: {speedup:8.0f}x faster   (goal >= 300x)  {'met' if speedup >= 300 else 'MISSED'}")
-    print(f"vectorized forward / torch:        {fwd:8.2f}x the time  (goal <= 3x)    {'met' if fwd <= 3 else 'MISSED'}")
-    print(f"vectorized backward / torch:       {bwd:8.2f}x the time  (goal <= 5x)    {'met' if bwd <= 5 else 'MISSED'}")
+    goals = [
+        (f"vectorized forward vs naive loops: {speedup:8.0f}x faster   (goal >= 300x)", speedup >= 300),
+        (f"vectorized forward / torch:        {fwd:8.2f}x the time  (goal <= 3x)", fwd <= 3),
+        (f"vectorized backward / torch:       {bwd:8.2f}x the time  (goal <= 5x)", bwd <= 5),
+    ]
+    for line, met in goals:
+        print(f"{line}  {'met' if met else 'MISSED'}")
+    return 0 if all(met for _, met in goals) else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

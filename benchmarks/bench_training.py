@@ -1,77 +1,111 @@
-"""Training speed: the lecture's Fashion-MNIST recipe as written vs notebook 05's pipeline.
+"""Training speed: the lecture's Fashion-MNIST recipe vs notebook 05's pipeline vs plain tensor slicing.
 
-Both train the lecture's 784-128-10 network with Adam (lr 1e-3), batch 100, 4 epochs, from the same
-seed, on the full 60,000 training images, and are scored on the 10,000 test images. Only the data
-pipeline differs: torchvision's dataset decoding every image through ``ToTensor()`` on every epoch,
-against tensors prepared once (``course_utils.data.fashion_mnist_dataset``).
-Goal: the notebook's pipeline >= 5x faster at the same accuracy (within 0.01).
+All three train notebook 05's own ``Net`` with notebook 05's own ``train_one_epoch`` (loaded from the
+notebook), Adam, the configuration of ``course_utils.fashion.CONFIG`` (batch 100, 4 epochs, lr 1e-3),
+from the same seed, on all 60,000 training images, and are scored on the 10,000 test images. Only
+where the batches come from differs:
+
+- lecture: torchvision's dataset, ``ToTensor()`` on every image of every epoch, and
+  ``DataLoader(train_set, batch_size=100, shuffle=True)`` (100 look-ups and a stack per batch);
+- notebook 05: tensors prepared once and ``batch_loader`` (one indexing operation per batch; with
+  the same random state its batches are the lecture loader's, so the accuracy is the same);
+- floor: no DataLoader at all, ``images[idx], labels[idx]`` for slices ``idx`` of a permutation.
+
+Each is timed 3 times, interleaved, with the default threading; the medians are compared.
+Goals: notebook 05 >= 5x faster than the lecture's recipe and within 1.15x of the floor, test
+accuracy within 0.01 of the lecture's. Exits 1 when a goal is missed.
 """
+import os
+import statistics
+import sys
 import time
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 import torchvision
 import torchvision.transforms as transforms
 from torch.utils.data import DataLoader
 
 from course_utils import seeded_generator, set_all_seeds
 from course_utils.data import data_root, fashion_mnist_dataset, prepare_fashion_mnist
+from course_utils.fashion import CONFIG, batch_loader
+from notebook_code import load_definitions
 
-EPOCHS, SEED = 4, 42
-
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.hidden = nn.Linear(784, 128)
-        self.output = nn.Linear(128, 10)
-
-    def forward(self, x):
-        return self.output(F.relu(self.hidden(x)))
+REPEATS = 3
+GOAL_SPEEDUP, GOAL_FLOOR, GOAL_ACCURACY = 5.0, 1.15, 0.01
 
 
-def train_and_test(train_set, test_set) -> tuple[float, float]:
-    """The lecture's loop; returns (seconds, test accuracy). Time covers loading batches and training."""
-    set_all_seeds(SEED)
-    train_loader = DataLoader(train_set, batch_size=100, shuffle=True, generator=seeded_generator(SEED))
-    test_loader = DataLoader(test_set, batch_size=100, shuffle=False)
-    model, loss_func = Net(), nn.CrossEntropyLoss()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    start = time.perf_counter()
-    for epoch in range(EPOCHS):
-        for images, labels in train_loader:
-            outputs = model(images.view(-1, 784))
-            loss = loss_func(outputs, labels)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-    seconds = time.perf_counter() - start
-    correct = 0
-    with torch.no_grad():
-        for images, labels in test_loader:
-            correct += (model(images.view(-1, 784)).argmax(1) == labels).sum().item()
-    return seconds, correct / len(test_set)
+def sliced_batches(dataset, batch_size: int, generator: torch.Generator):
+    """The floor: a shuffled epoch of (images, labels) batches sliced straight from the tensors."""
+    images, labels = dataset.tensors
+    for idx in torch.randperm(len(images), generator=generator).split(batch_size):
+        yield images[idx], labels[idx]
 
 
-def main() -> None:
+def main() -> int:
+    nb = load_definitions("05_fashion_mnist_minimal.ipynb", {"Net", "train_one_epoch"},
+                          context={"device": torch.device("cpu"), "loss_func": nn.CrossEntropyLoss()})
+    Net, train_one_epoch = nb["Net"], nb["train_one_epoch"]
+    seed, batch_size = CONFIG["seed"], CONFIG["batch_size"]
     prepare_fashion_mnist()
     root = str(data_root())
-    lecture = train_and_test(
-        torchvision.datasets.FashionMNIST(root, train=True, transform=transforms.ToTensor(), download=False),
-        torchvision.datasets.FashionMNIST(root, train=False, transform=transforms.ToTensor(), download=False))
-    start = time.perf_counter()
+    lecture_train = torchvision.datasets.FashionMNIST(root, train=True, transform=transforms.ToTensor(), download=False)
     train_set, test_set = fashion_mnist_dataset(True), fashion_mnist_dataset(False)
-    prepare_seconds = time.perf_counter() - start
-    notebook = train_and_test(train_set, test_set)
-    print(f"lecture's recipe (ToTensor per image):  {lecture[0]:6.1f} s, test accuracy {lecture[1]:.4f}")
-    print(f"notebook's pipeline (prepared tensors): {notebook[0]:6.1f} s, test accuracy {notebook[1]:.4f} "
-          f"(+ {prepare_seconds:.1f} s to prepare the tensors once)")
-    ratio = lecture[0] / notebook[0]
-    same = abs(lecture[1] - notebook[1]) <= 0.01
-    print(f"speed-up: {ratio:.1f}x (goal >= 5x) {'met' if ratio >= 5 else 'MISSED'}; "
-          f"accuracy difference {abs(lecture[1] - notebook[1]):.4f} (goal <= 0.01) {'met' if same else 'MISSED'}")
+    x_test, y_test = test_set.tensors
+
+    def epochs_of(name: str):
+        """A function returning a fresh iterable of one epoch's batches, for each pipeline."""
+        generator = seeded_generator(seed)
+        if name == "lecture":
+            loader = DataLoader(lecture_train, batch_size=batch_size, shuffle=True, generator=generator)
+            return lambda: loader
+        if name == "notebook 05":
+            loader = batch_loader(train_set, batch_size, shuffle=True, generator=generator)
+            return lambda: loader
+        return lambda: sliced_batches(train_set, batch_size, generator)
+
+    def train_and_test(name: str) -> tuple[float, float]:
+        """Returns (seconds for CONFIG['epochs'] epochs, loading batches included; test accuracy)."""
+        set_all_seeds(seed)
+        model = Net()
+        optimizer = torch.optim.Adam(model.parameters(), lr=CONFIG["lr"])
+        epoch = epochs_of(name)
+        start = time.perf_counter()
+        for _ in range(CONFIG["epochs"]):
+            train_one_epoch(model, epoch(), optimizer)
+        seconds = time.perf_counter() - start
+        model.eval()
+        with torch.no_grad():
+            accuracy = (model(x_test.view(len(x_test), -1)).argmax(1) == y_test).float().mean().item()
+        return seconds, accuracy
+
+    names = ("lecture", "notebook 05", "floor")
+    runs = {name: [] for name in names}
+    threads = "set by OMP_NUM_THREADS" if "OMP_NUM_THREADS" in os.environ else "the default"
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads ({threads}), {REPEATS} runs each, interleaved; "
+          f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs (other processes slow every time)")
+    for _ in range(REPEATS):
+        for name in names:
+            runs[name].append(train_and_test(name))
+    seconds = {name: statistics.median(s for s, _ in runs[name]) for name in names}
+    accuracy = {name: runs[name][0][1] for name in names}
+    for name in names:
+        every = ", ".join(f"{s:.2f}" for s, _ in runs[name])
+        print(f"{name:<12} median {seconds[name]:6.2f} s (runs: {every}), test accuracy {accuracy[name]:.4f}")
+    speedup = seconds["lecture"] / seconds["notebook 05"]
+    over_floor = seconds["notebook 05"] / seconds["floor"]
+    gap = abs(accuracy["notebook 05"] - accuracy["lecture"])
+    results = [
+        (f"notebook 05 vs lecture's recipe: {speedup:5.2f}x faster  (goal >= {GOAL_SPEEDUP:g}x)", speedup >= GOAL_SPEEDUP),
+        (f"notebook 05 / plain slicing:     {over_floor:5.2f}x the time (goal <= {GOAL_FLOOR:g}x; "
+         f"the lecture's recipe: {seconds['lecture'] / seconds['floor']:.2f}x)", over_floor <= GOAL_FLOOR),
+        (f"test accuracy, notebook 05 - lecture: {gap:.4f} (goal <= {GOAL_ACCURACY:g}; "
+         f"{'identical' if gap == 0 else 'not identical'}: same batches, same seed)", gap <= GOAL_ACCURACY),
+    ]
+    for line, met in results:
+        print(f"{line}  {'met' if met else 'MISSED'}")
+    return 0 if all(met for _, met in results) else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
