@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .data import CLASS_NAMES, load_fashion_mnist
     from .env import environment_report, pick_device
-    from .seed import seed_worker, seeded_generator, set_all_seeds
+    from .seed import seeded_generator, set_all_seeds
 
 # name -> the submodule that defines it
 _EXPORTS = {
@@ -20,7 +20,6 @@ _EXPORTS = {
     "load_fashion_mnist": "data",
     "environment_report": "env",
     "pick_device": "env",
-    "seed_worker": "seed",
     "seeded_generator": "seed",
     "set_all_seeds": "seed",
 }

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import seed_worker, seeded_generator, set_all_seeds
+from course_utils import seeded_generator, set_all_seeds
+from course_utils.seed import seed_worker
 
 
 def draws():
