@@ -73,14 +73,14 @@ class Run:
     def log_metrics(self, **metrics: Any) -> dict[str, Any]:
         """Append one line to ``metrics.jsonl`` (a ``timestamp`` is added) and return what was written.
 
-        Numbers are also sent to TensorBoard as scalars when the writer is open and an ``epoch``
-        (or ``step``) is given.
+        Numbers are also sent to TensorBoard as scalars when the writer is open, at ``step`` when one
+        is given (one step axis with per-batch scalars), else at ``epoch``.
         """
         record = {k: (v.item() if hasattr(v, "item") else v) for k, v in metrics.items()}
         record["timestamp"] = time.time()
         with open(self.dir / "metrics.jsonl", "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
-        step = record.get("epoch", record.get("step"))
+        step = record.get("step", record.get("epoch"))
         if self._writer is not None and step is not None:
             for k, v in record.items():
                 if k not in ("epoch", "step", "timestamp") and isinstance(v, (int, float)):
@@ -90,8 +90,6 @@ class Run:
     def read_metrics(self) -> list[dict[str, Any]]:
         """Every record this run logged, in order (read back from its ``metrics.jsonl``)."""
         return read_metrics(self.dir)
-
-    metrics = read_metrics  # the earlier name
 
     def read_config(self) -> dict[str, Any]:
         """This run's ``config.json``."""

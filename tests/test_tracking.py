@@ -209,3 +209,14 @@ def test_prune_runs_command_lists_first_and_deletes_only_when_told(tmp_path):
     assert deleted.returncode == 0 and len(list_runs(tmp_path / "runs", "demo")) == 1
     bad = subprocess.run(cmd[:-1] + ["-1"], capture_output=True, text=True)
     assert bad.returncode != 0 and "must be 0 or more" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_tensorboard_step_is_the_step_when_given_else_the_epoch(tmp_path):
+    from course_utils.tracking import read_scalars, start_run
+    run = start_run("steps", {}, root=tmp_path)
+    run.writer  # open the writer so that log_metrics also writes scalars
+    run.log_metrics(epoch=1, step=550, loss=0.5)
+    run.log_metrics(epoch=2, loss=0.4)
+    run.close()
+    assert [s for s, _ in read_scalars(run.dir)["loss"]] == [550, 2]  # in the order logged
+    assert [m["epoch"] for m in run.read_metrics()] == [1, 2]
