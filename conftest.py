@@ -1,4 +1,26 @@
 """pytest configuration shared by the unit tests and nbval."""
+import os
+import shutil
+import tempfile
+
+_RUNS_ENV = "COURSE_RUNS_DIR"
+_own_runs_dir = None
+
+
+def pytest_configure(config):
+    # Notebooks executed by the tests (nbval, student runs, nbgrader) log their experiment runs under
+    # a temporary folder instead of the repository's runs/, where they would pile up. Kernels and
+    # subprocesses inherit the variable.
+    global _own_runs_dir
+    if not os.environ.get(_RUNS_ENV):
+        _own_runs_dir = tempfile.mkdtemp(prefix="course-test-runs-")
+        os.environ[_RUNS_ENV] = _own_runs_dir
+
+
+def pytest_unconfigure(config):
+    if _own_runs_dir:
+        os.environ.pop(_RUNS_ENV, None)
+        shutil.rmtree(_own_runs_dir, ignore_errors=True)
 
 
 def pytest_collectstart(collector):

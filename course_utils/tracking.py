@@ -11,6 +11,7 @@ each run as ``<name>/<timestamp>``. Old runs go only when asked: :func:`prune_ru
 from __future__ import annotations
 
 import json
+import os
 import platform
 import re
 import shutil
@@ -126,6 +127,16 @@ def _new_run_folder(parent: Path) -> Path:
             continue
         return directory
     raise FileExistsError(f"no free run folder for {stamp} in {parent}")
+
+
+RUNS_DIR_ENV = "COURSE_RUNS_DIR"
+
+
+def runs_root() -> Path:
+    """Where notebooks keep their runs: ``$COURSE_RUNS_DIR`` when set (the tests point it at a
+    temporary folder; a shared machine may point it anywhere), else ``runs/`` beside the working
+    directory's folder (the repository's ``runs/`` for a notebook run from ``notebooks/`` or ``student/``)."""
+    return Path(os.environ.get(RUNS_DIR_ENV) or Path("..") / "runs")
 
 
 def start_run(name: str, config: dict[str, Any], root: Path | str = "runs", *, device: str | None = None) -> Run:

@@ -6,6 +6,7 @@ import contextlib
 import gzip
 import hashlib
 import http.server
+import os
 import socket
 import subprocess
 import sys
@@ -165,7 +166,8 @@ def nbconvert_execute(tmp_path_factory):
             proc = subprocess.run(
                 [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--output-dir", str(root / "executed"),
                  "--ExecutePreprocessor.timeout=600", name],
-                cwd=root / "notebooks", capture_output=True, text=True, timeout=1200)
+                cwd=root / "notebooks", capture_output=True, text=True, timeout=1200,
+                env={k: v for k, v in os.environ.items() if k != "COURSE_RUNS_DIR"})  # runs/ beside notebooks/, as for a user
             done[name] = (proc, root / "executed" / name, root)
         return done[name]
     return execute

@@ -220,3 +220,12 @@ def test_tensorboard_step_is_the_step_when_given_else_the_epoch(tmp_path):
     run.close()
     assert [s for s, _ in read_scalars(run.dir)["loss"]] == [550, 2]  # in the order logged
     assert [m["epoch"] for m in run.read_metrics()] == [1, 2]
+
+
+def test_runs_root_follows_the_environment(monkeypatch, tmp_path):
+    from pathlib import Path
+    from course_utils.tracking import runs_root
+    monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path))
+    assert runs_root() == tmp_path
+    monkeypatch.delenv("COURSE_RUNS_DIR")
+    assert runs_root() == Path("..") / "runs"

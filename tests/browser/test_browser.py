@@ -168,12 +168,16 @@ def tensorboard_06(nbconvert_execute, free_port, serve, tmp_path_factory):
         yield {"base": base, "logdir": logdir}
 
 
-def card_table(card) -> dict[str, str]:
-    """The first row of a scalar card's data table, keyed by column header."""
+def card_table(card, run: str) -> dict[str, str]:
+    """The row of ``run`` in a scalar card's data table (a card shows one row per run), keyed by
+    column header; fails listing the runs shown when there is none."""
     card.locator("tb-data-table-content-row").first.wait_for(timeout=30_000)
-    headers = card.locator("tb-data-table-header-cell").all_inner_texts()
-    cells = card.locator("tb-data-table-content-row").first.locator("tb-data-table-content-cell").all_inner_texts()
-    return dict(zip((h.strip() for h in headers), (c.strip() for c in cells)))
+    headers = [h.strip() for h in card.locator("tb-data-table-header-cell").all_inner_texts()]
+    rows = [dict(zip(headers, (c.strip() for c in row.locator("tb-data-table-content-cell").all_inner_texts())))
+            for row in card.locator("tb-data-table-content-row").all()]
+    matching = [r for r in rows if r.get("Run") == run]
+    assert len(matching) == 1, f"one row for run {run!r} expected, the card shows {[r.get('Run') for r in rows]}"
+    return matching[0]
 
 
 def test_tensorboard_page_shows_a_card_for_every_logged_scalar(browser, tensorboard_06):
@@ -190,9 +194,8 @@ def test_tensorboard_page_shows_a_card_for_every_logged_scalar(browser, tensorbo
             tag_filter.fill("^" + re.escape(tag) + "$")
             card = page.locator("scalar-card-component", has=page.locator(f"tb-truncated-path[title='{tag}']"))
             expect(card, f"one card for {tag}").to_have_count(1, timeout=30_000)
-            row = card_table(card)
+            row = card_table(card, run_dir.relative_to(tensorboard_06["logdir"]).as_posix())
             last_step, last_value = points[-1]
-            assert row["Run"] == run_dir.relative_to(tensorboard_06["logdir"]).as_posix(), (tag, row)
             assert int(row["Step"].replace(",", "")) == last_step, (tag, row, last_step)
             assert float(row["Value"].replace(",", "")) == pytest.approx(last_value, rel=1e-3, abs=1e-4), (tag, row)
         tag_filter.fill("^(loss|accuracy)/")
