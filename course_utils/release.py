@@ -182,10 +182,9 @@ def release_notebook(nb, name: str = "notebook") -> Released:
                 cell.metadata["tags"] = list(cell.metadata.get("tags", [])) + [SKIP_TAG]
         if exercises and first_code:
             cell.source = cell.source.rstrip("\n") + "\n" + STUDENT_MODE_LINE
-        if exercises and checks_heading:  # the Checks cell must not pass while an exercise does not
+        if exercises and checks_heading:  # no Checks cell may pass while an exercise does not
             line = CHECKS_LINE.format(numbers=", ".join(json.dumps(e.number) for e in exercises))
             cell.source = line + "\n" + cell.source  # first: an unfinished exercise is the cause to show
-            checks_heading = False
         first_code = False
     for index, cell in enumerate(nb.cells, start=1):  # what the instructor notebook shows outside solutions
         lines = cell.source.splitlines()

@@ -99,6 +99,14 @@ def test_stub_keeps_signature_and_indentation_and_the_checks_cell_requires_the_e
     assert SKIP_TAG in cells[3].metadata["tags"] and SKIP_TAG in cells[5].metadata["tags"]
 
 
+def test_every_cell_of_a_split_checks_section_requires_the_exercises():
+    two_cells = make_nb(IMPORT, ("md", "### Exercise 9.1 · Double it"), SOLUTION, CHECK,
+                        ("md", "## Checks"), ("code", "assert True"), ("code", 'print("All checks passed.")'))
+    cells = release_notebook(two_cells, "two.ipynb").notebook.cells
+    assert all(c.source.startswith('from course_utils.student import require_exercises; require_exercises("9.1")')
+               for c in cells[5:7]), "the last Checks cell must not print 'All checks passed' before the exercises pass"
+
+
 @pytest.mark.parametrize("marker", ["## BEGIN SOLUTION", "### BEGIN SOLUTION:", "### begin solution", "#### BEGIN SOLUTION",
                                     "# Begin Solution", "### BEGIN SOLUTION  # the answer", "  ##BEGIN_SOLUTION"])
 def test_marker_typos_stop_the_build(marker, tmp_path):
