@@ -5,6 +5,7 @@ import tempfile
 
 _RUNS_ENV = "COURSE_RUNS_DIR"
 _own_runs_dir = None
+_mpl_backend_at_start = os.environ.get("MPLBACKEND")
 
 
 def pytest_configure(config):
@@ -34,6 +35,10 @@ def pytest_collection_modifyitems(config, items):
     """Markers for the quick tier (`make unit` deselects them): nbval's notebook cells start a
     kernel (`notebook`); tests/browser drives Chromium (`browser`)."""
     import pytest
+    if os.environ.get("MPLBACKEND") != _mpl_backend_at_start:
+        # kernels started later (nbval, student runs) would inherit it and show no figures
+        raise pytest.UsageError("a test module changed MPLBACKEND while being imported; use matplotlib.use() "
+                                "in the test process instead")
     for item in items:
         path = str(getattr(item, "path", ""))
         if path.endswith(".ipynb"):

@@ -16,7 +16,9 @@ import sys
 import textwrap
 from pathlib import Path
 
-os.environ.setdefault("MPLBACKEND", "Agg")
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")  # this process only: an environment variable would reach the kernels later tests start
 
 import nbformat  # noqa: E402
 import numpy as np  # noqa: E402
