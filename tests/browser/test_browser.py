@@ -175,8 +175,9 @@ def card_table(card, run: str) -> dict[str, str]:
     headers = [h.strip() for h in card.locator("tb-data-table-header-cell").all_inner_texts()]
     rows = [dict(zip(headers, (c.strip() for c in row.locator("tb-data-table-content-cell").all_inner_texts())))
             for row in card.locator("tb-data-table-content-row").all()]
-    matching = [r for r in rows if r.get("Run") == run]
-    assert len(matching) == 1, f"one row for run {run!r} expected, the card shows {[r.get('Run') for r in rows]}"
+    matching = [r for r in rows if r.get("Run") == run]  # TensorBoard may render a card's table twice
+    assert matching, f"no row for run {run!r}; the card shows {[r.get('Run') for r in rows]}"
+    assert all(r == matching[0] for r in matching), f"rows for {run!r} disagree: {matching}"
     return matching[0]
 
 
