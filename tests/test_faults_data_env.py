@@ -201,15 +201,19 @@ def test_fault_part_file_of_a_live_run_is_kept_and_runs_take_turns(tiny_dataset)
 
 # --- the last resort: apt-get, simulated ---
 
-FAKE_APT = """\
+# Each fake records its command line in state/calls.jsonl and reads the test's wishes from state/config.json.
+FAKE_PRELUDE = """\
 #!{python}
-import json, shutil, sys
+import json, os, shutil, sys
 from pathlib import Path
 state = Path({state!r})
 with open(state / "calls.jsonl", "a") as f:
-    f.write(json.dumps(["apt-get", *sys.argv[1:]]) + "\\n")
+    f.write(json.dumps([{name!r}, *sys.argv[1:]]) + "\\n")
 cfg = json.loads((state / "config.json").read_text())
 args = sys.argv[1:]
+"""
+
+FAKE_APT = FAKE_PRELUDE + """\
 if args[:1] == ["update"]:
     if cfg.get("update_fails"):
         print("E: Failed to fetch http://deb.debian.org/debian/dists/stable/InRelease", file=sys.stderr)
@@ -229,15 +233,7 @@ if args[:1] == ["install"]:
 sys.exit(1)
 """
 
-FAKE_SUDO = """\
-#!{python}
-import json, os, sys
-from pathlib import Path
-state = Path({state!r})
-with open(state / "calls.jsonl", "a") as f:
-    f.write(json.dumps(["sudo", *sys.argv[1:]]) + "\\n")
-cfg = json.loads((state / "config.json").read_text())
-args = sys.argv[1:]
+FAKE_SUDO = FAKE_PRELUDE + """\
 if args[:1] != ["-n"] or not cfg.get("sudo_without_password"):
     print("sudo: a password is required", file=sys.stderr)
     sys.exit(1)
@@ -259,7 +255,7 @@ class FakeApt:
         self.configure()
         for name, text in (("apt-get", FAKE_APT), ("sudo", FAKE_SUDO)):
             path = self.bin / name
-            path.write_text(text.format(python=sys.executable, state=str(self.state)))
+            path.write_text(text.format(python=sys.executable, state=str(self.state), name=name))
             path.chmod(0o755)
 
     def configure(self, **options) -> None:
