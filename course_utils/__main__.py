@@ -111,11 +111,11 @@ def _export_nbgrader(args) -> int:
 def _prune_runs(args) -> int:
     from .tracking import prune_runs
     doomed = prune_runs(args.root, keep=args.keep, delete=args.delete)
-    verb = "deleted" if args.delete else "would delete"
     for p in doomed:
-        print(f"{verb} {p}")
-    print(f"{len(doomed)} run folder(s) {'deleted' if args.delete else 'would be deleted'}; the newest {args.keep} of each name in {args.root} stay"
-          + ("" if args.delete or not doomed else " (add --delete to remove them)"))
+        print(f"{'deleted' if args.delete else 'would delete'} {p}")
+    done = "deleted" if args.delete else "would be deleted"
+    hint = " (add --delete to remove them)" if doomed and not args.delete else ""
+    print(f"{len(doomed)} run folder(s) {done}; the newest {args.keep} of each name in {args.root} stay{hint}")
     return 0
 
 
