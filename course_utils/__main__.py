@@ -72,12 +72,20 @@ def _release(args) -> int:
 
 
 def _check(args) -> int:
-    from .grading import HEADER, GradingError, format_row, grade_notebook
+    from .grading import HEADER, GradingError, format_row, grade_notebook, write_executed
     paths, ok = _paths(args.notebooks, "check")
+    executed = Path(args.executed) if args.executed else None
+    if executed is not None:
+        clash = next((p for p in paths if p.parent.resolve() == executed.resolve()), None)
+        if clash is not None:
+            print(f"error: --executed {executed} is the folder of {clash}: the executed copies would replace "
+                  "the submissions; name another folder", file=sys.stderr)
+            return 1
     header = False
     for path in paths:
+        kept: list = []
         try:
-            grades = grade_notebook(path, timeout=args.timeout,
+            grades = grade_notebook(path, timeout=args.timeout, keep=kept,
                                     **({"instructor_dir": Path(args.instructor)} if args.instructor else {}))
         except GradingError as e:
             print(f"error: {e}", file=sys.stderr)
@@ -90,6 +98,8 @@ def _check(args) -> int:
         if not grades:
             print(f"skipped {path}: no exercises", file=sys.stderr)
             continue
+        if executed is not None:
+            write_executed(kept[0], executed / path.name)
         if not header:
             print(format_row(*HEADER))
             header = True
@@ -148,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--instructor", default=None,
                    help="folder of the instructor notebooks (default: the repository's notebooks/, "
                         "else the list shipped in course_utils)")
+    p.add_argument("--executed", default=None, metavar="DIR",
+                   help="also write each graded notebook as it ran (outputs, errors, messages) into DIR")
     p = sub.add_parser("export-nbgrader", help="write the course as an nbgrader course (config + source/unit1)")
     p.add_argument("--out", required=True, help="the nbgrader course folder")
     p.add_argument("--notebooks", default="notebooks", help="folder of the instructor notebooks")

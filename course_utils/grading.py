@@ -84,7 +84,8 @@ def grade_notebook(path: Path | str, timeout: int = 600, *, instructor_dir: Path
     """Execute the notebook at ``path`` in a fresh kernel (every cell runs, even after an error) and
     grade each expected exercise. Raises :class:`GradingError` if ``path`` holds no notebook.
 
-    keep: a list that receives the executed notebook, for inspection.
+    keep: a list that receives the submission as it ran (outputs, errors, messages), without the
+    grader's own first cell and result records: what the student's Run All shows, every cell run.
     """
     path = Path(path)
     nb = read_submission(path)
@@ -95,14 +96,18 @@ def grade_notebook(path: Path | str, timeout: int = 600, *, instructor_dir: Path
     nb.cells.insert(0, nbformat.v4.new_code_cell(
         _PROLOGUE.replace("__TOKEN__", repr(token)).replace("__MIME__", repr(RESULT_MIME))))
     run = execute(nb, path.parent, timeout=timeout, allow_errors=True)
-    if keep is not None:
-        keep.append(nb)
+    del nb.cells[0]  # the grader's prologue
     results: dict[str, tuple[str, str]] = {}
     for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            data = out.get("data", {}).get(RESULT_MIME)
+        records = [out for out in cell.get("outputs", []) if RESULT_MIME in out.get("data", {})]
+        for out in records:
+            data = out["data"][RESULT_MIME]
             if isinstance(data, dict) and data.get("token") == token:
                 results[data["exercise"]] = (data["status"], data.get("message", ""))
+        if records:
+            cell.outputs = [out for out in cell.outputs if RESULT_MIME not in out.get("data", {})]
+    if keep is not None:
+        keep.append(nb)
     missing = (f"its self-check did not run: the notebook stopped ({run.error})" if run.stopped
                else "its self-check did not run (the check cell is missing or was not reached)")
     grades = []
@@ -112,6 +117,15 @@ def grade_notebook(path: Path | str, timeout: int = 600, *, instructor_dir: Path
             status, message = FAILED, f"unknown check status {status!r}"
         grades.append(Grade(number, status, message))
     return grades
+
+
+def write_executed(nb, path: Path) -> Path:
+    """Save a notebook kept by :func:`grade_notebook` (progress-bar frames dropped) at ``path``."""
+    from .outputs import drop_progress_bars
+    drop_progress_bars(nb)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
 
 
 HEADER = ("notebook", "exercise", "result", "message")

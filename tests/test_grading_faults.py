@@ -194,6 +194,25 @@ def test_results_written_by_the_submission_are_not_believed(course):
     assert proc.returncode == 1 and graded(proc) == {("99_tiny.ipynb", "2.1"): "not"}
 
 
+def test_check_writes_each_notebook_as_it_ran_without_the_graders_additions(course):
+    out = course / "executed"
+    proc = cli("check", course / "student", "--instructor", course / "notebooks", "--executed", out)
+    assert proc.returncode == 1 and graded(proc) == {("99_tiny.ipynb", "2.1"): "not"}
+    submitted = nbformat.read(course / "student" / "99_tiny.ipynb", as_version=4)
+    ran = nbformat.read(out / "99_tiny.ipynb", as_version=4)
+    assert [c.source for c in ran.cells] == [c.source for c in submitted.cells], "the student's cells, no grader cell"
+    shown = [o for c in ran.cells if c.cell_type == "code" for o in c.outputs]
+    assert any("Exercise 2.1: not attempted" in o.get("data", {}).get("text/plain", "") for o in shown)
+    assert "application/x-course-check+json" not in (out / "99_tiny.ipynb").read_text()
+
+
+def test_check_refuses_to_write_executed_copies_over_the_submissions(course):
+    before = digest(course / "student")
+    assert_one_line_error(cli("check", course / "student", "--executed", course / "student"),
+                          "would replace the submissions")
+    assert digest(course / "student") == before
+
+
 def test_a_timeout_becomes_a_failed_row(course):
     nb = nbformat.read(course / "student" / "99_tiny.ipynb", as_version=4)
     nb.cells.insert(2, nbformat.v4.new_code_cell("import time\ntime.sleep(60)"))

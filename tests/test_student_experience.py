@@ -1,9 +1,13 @@
 """What a student sees: the release built by `python -m course_utils release`, exercises filled in
-wrong (tests/wrong_answers.py) or left unfinished, run as JupyterLab's Run All runs it (nbclient;
-a failing cell stops the run unless it is tagged raises-exception), and what `check` says of it.
+wrong (tests/wrong_answers.py) or left unfinished, run as JupyterLab's Run All runs it, and what
+`check` says of it.
 
-Each course notebook with exercises is executed once as a student and once by the grader; the
-executed result serves every assertion about it."""
+Each course notebook with exercises is executed once, by `course_utils check --executed DIR`: the
+project's one executor (nbclient, a fresh kernel, the notebook's folder as working directory), as
+Run All runs it except that it goes on past every failing cell. Run All stops at the first cell that
+raises unless the cell is tagged raises-exception, so the tests assert on that same run that no
+untagged cell before the student's last one shows an error (Run All would then have run every cell
+and shown the same outputs), and read what the student sees from it."""
 import re
 import subprocess
 import sys
@@ -15,7 +19,7 @@ import pytest
 from wrong_answers import EXPECT, WRONG, blocks
 
 from course_utils.execute import execute
-from course_utils.exercises import STUB_COMMENT, STUB_EXERCISE, exercises_in
+from course_utils.exercises import SKIP_TAG, STUB_COMMENT, STUB_EXERCISE, exercises_in
 
 pytestmark = pytest.mark.notebook  # starts Jupyter kernels
 
@@ -96,23 +100,26 @@ def wrong_release(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def run_all(wrong_release):
-    """Each wrong-answer notebook executed once, Run All semantics; {name: executed notebook}."""
-    done = {}
+def graded(wrong_release, tmp_path_factory):
+    """`course_utils check` over the wrong-answer release, run once: (its completed process, {name: the
+    notebook as it ran})."""
+    folder = next(iter(wrong_release.values()))[0].parent
+    executed = tmp_path_factory.mktemp("executed")
+    proc = subprocess.run([sys.executable, "-m", "course_utils", "check", str(folder), "--executed", str(executed)],
+                          capture_output=True, text=True, timeout=1800)
+    return proc, {name: nbformat.read(executed / name, as_version=4) for name in wrong_release}
 
-    def get(name):
-        if name not in done:
-            path, _ = wrong_release[name]
-            nb = nbformat.read(path, as_version=4)
-            execute(nb, path.parent, timeout=600)
-            done[name] = nb
-        return done[name]
-    return get
+
+def run_all_stops(nb) -> list[str]:
+    """Cells before the last at which Run All would stop: they raise and are not tagged raises-exception."""
+    return [f"cell {i}: {cell.source.splitlines()[0]!r}" for i, cell in enumerate(nb.cells[:-1])
+            if cell.cell_type == "code" and errors(cell) and SKIP_TAG not in cell.metadata.get("tags", [])]
 
 
 @pytest.mark.parametrize("name", WITH_EXERCISES)
-def test_run_all_with_wrong_answers_shows_each_message_a_traceback_and_no_all_passed(name, wrong_release, run_all):
-    nb = run_all(name)
+def test_run_all_with_wrong_answers_shows_each_message_a_traceback_and_no_all_passed(name, wrong_release, graded):
+    nb = graded[1][name]
+    assert run_all_stops(nb) == [], "Run All would stop there, before the student's last cell"
     _, where = wrong_release[name]
     for number, solution in where.items():
         check = next(c for c in nb.cells[solution + 1:] if c.cell_type == "code")
@@ -121,8 +128,7 @@ def test_run_all_with_wrong_answers_shows_each_message_a_traceback_and_no_all_pa
         assert errors(check)[0].traceback == [shown.strip()], "a self-check failure is one line, not a traceback"
         assert shown.startswith(f"✗ Exercise {number}: failed") and EXPECT[number][0] in shown, shown
     plain = nb.cells[-1]
-    assert plain.execution_count is not None, "Run All should reach the student's last cell"
-    assert errors(plain) and "Traceback" in text_of(plain) or "ZeroDivisionError" in text_of(plain)
+    assert plain.source == PLAIN_ERROR and plain.execution_count is not None
     assert errors(plain)[0].ename == "ZeroDivisionError" and len(errors(plain)[0].traceback) > 1, \
         "a real error keeps its traceback"
     checks_cell = nb.cells[-2]
@@ -136,10 +142,18 @@ def test_run_all_with_wrong_answers_shows_each_message_a_traceback_and_no_all_pa
         assert (root / "build" / "02_two_moons_training.gif").is_file(), "the GIF goes to the repository's build/"
 
 
-def test_check_reports_every_wrong_answer_failed_in_one_table(wrong_release):
-    folder = next(iter(wrong_release.values()))[0].parent
-    proc = subprocess.run([sys.executable, "-m", "course_utils", "check", str(folder)], capture_output=True,
-                          text=True, timeout=1800)
+def test_run_all_stops_are_found():
+    cells = [nbformat.v4.new_code_cell("1 / 0"), nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("1 / 0")]
+    for cell in cells[::2]:
+        cell.outputs = [nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="", traceback=[])]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    assert run_all_stops(nb) == ["cell 0: '1 / 0'"]
+    cells[0].metadata["tags"] = [SKIP_TAG]
+    assert run_all_stops(nb) == []
+
+
+def test_check_reports_every_wrong_answer_failed_in_one_table(wrong_release, graded):
+    proc, _ = graded
     assert proc.returncode == 1
     rows = proc.stdout.splitlines()
     assert rows[0].split() == ["notebook", "exercise", "result", "message"]
