@@ -28,19 +28,23 @@ env: setup
 run: data
 	$(PY) -m course_utils run notebooks --out build
 
+# One pytest worker per core, each (and every kernel it starts) with its share of the cores' threads
+# (conftest.py); tests that share a fixture stay in one worker. `make test PARALLEL=` runs serially.
+PARALLEL ?= -n auto --dist loadscope
+
 test: data
-	$(PY) -m pytest
+	$(PY) -m pytest $(PARALLEL)
 
 # The quick tier for day-to-day work: unit tests that start no kernel, browser or nbgrader run.
 unit: setup
-	$(PY) -m pytest tests -m "not notebook and not browser and not slow"
+	$(PY) -m pytest $(PARALLEL) tests -m "not notebook and not browser and not slow"
 
 # The notebooks under nbval again, in a second numeric regime for PyTorch (one thread, generic
 # ATen kernels): stored outputs must not depend on rounding. OpenBLAS settings stay as the machine
 # sets them (some machines set OPENBLAS_CORETYPE to avoid wrong results).
 PORTABLE_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 ATEN_CPU_CAPABILITY=default
 test-portable: data
-	$(PORTABLE_ENV) $(PY) -m pytest notebooks
+	$(PORTABLE_ENV) $(PY) -m pytest $(PARALLEL) notebooks
 
 # Serves the repository: notebooks/ (instructor) and student/ (the release) are both reachable.
 lab: data

@@ -2,10 +2,28 @@
 import os
 import shutil
 import tempfile
+from pathlib import Path
+
+import pytest
 
 _RUNS_ENV = "COURSE_RUNS_DIR"
 _own_runs_dir = None
 _mpl_backend_at_start = os.environ.get("MPLBACKEND")
+
+
+def _share_the_cores() -> None:
+    """Under pytest-xdist (``make test`` runs one worker per core), every worker and the kernels it
+    starts get an equal share of the cores for OpenMP/BLAS threads (at least one), so that two
+    notebooks training at once never spin more threads than there are cores. A value the caller set
+    (the portable regime sets 1) stays."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 0)
+    if workers > 1:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, str(max(1, cores // workers)))
+
+
+_share_the_cores()  # before anything imports torch or numpy in this process
 
 
 def pytest_configure(config):
@@ -31,10 +49,46 @@ def pytest_collectstart(collector):
         collector.skip_compare += ("stderr",)
 
 
+# Under pytest-xdist (`make test`: -n auto --dist loadscope) tests are handed to the workers in groups:
+# a module (module fixtures run once), a notebook's nbval cells (one kernel, in order), and the modules
+# that share the session fixture `nbconvert_execute` (notebook 06's nbconvert run serves the TensorBoard
+# test). Long kinds of group go first, so that the many short ones at the end even out the workers.
+_SHARING_NBCONVERT = ("tests/test_nbconvert.py", "tests/browser/test_browser.py")
+_FIRST, _KERNELS, _NOTEBOOK_CELLS, _REST = range(4)
+
+
+def _group(nodeid: str) -> str:
+    module = nodeid.split("::", 1)[0]
+    return "nbconvert runs" if module in _SHARING_NBCONVERT else module
+
+
+def _rank(item) -> int:
+    if item.get_closest_marker("slow") or item.get_closest_marker("browser"):
+        return _FIRST
+    if str(item.path).endswith(".ipynb"):
+        return _NOTEBOOK_CELLS
+    return _KERNELS if item.get_closest_marker("notebook") else _REST
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Scheduling by :func:`_group`, in collection order (the workers sort it, longest kinds first)."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class CourseScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _group(nodeid)
+
+    config.option.loadscopereorder = False
+    return CourseScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
     """Markers for the quick tier (`make unit` deselects them): nbval's notebook cells start a
-    kernel (`notebook`); tests/browser drives Chromium (`browser`)."""
-    import pytest
+    kernel (`notebook`); tests/browser drives Chromium (`browser`). In an xdist worker, the order in
+    which the groups are handed out."""
     if os.environ.get("MPLBACKEND") != _mpl_backend_at_start:
         # kernels started later (nbval, student runs) would inherit it and show no figures
         raise pytest.UsageError("a test module changed MPLBACKEND while being imported; use matplotlib.use() "
@@ -45,3 +99,10 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.notebook)
         elif "/tests/browser/" in path.replace("\\", "/"):
             item.add_marker(pytest.mark.browser)
+    if not hasattr(config, "workerinput"):
+        return
+    rank = {}
+    for item in items:
+        group = _group(item.nodeid)
+        rank[group] = min(rank.get(group, _REST), _rank(item))
+    items.sort(key=lambda item: rank[_group(item.nodeid)])  # stable: each group keeps its own order

@@ -1,0 +1,58 @@
+"""`make test` runs pytest-xdist workers (conftest.py): each worker, and every kernel it starts, gets
+its share of the cores' threads, and tests that share fixtures run in one worker."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PROBE = '''
+import json, os, pathlib
+def probe(name):
+    out = pathlib.Path(os.environ["PROBE_OUT"]) / f"{name}.json"
+    out.write_text(json.dumps({k: os.environ.get(k) for k in ("PYTEST_XDIST_WORKER", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}))
+'''
+
+
+def run_probes(tmp_path, modules: dict[str, int], *env_pairs) -> dict[str, dict]:
+    """Run a pytest session with two workers and the project's conftest over probe modules
+    (path -> number of tests); returns each test's worker and thread settings."""
+    (tmp_path / "probe.py").write_text(PROBE)
+    for module, n in modules.items():
+        path = tmp_path / module
+        path.parent.mkdir(parents=True, exist_ok=True)
+        stem = module.replace("/", "_").removesuffix(".py")
+        path.write_text("from probe import probe\n" + "".join(
+            f"def test_{i}():\n    probe('{stem}_{i}')\n" for i in range(n)))
+    out = tmp_path / "out"
+    out.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    env.update(PROBE_OUT=str(out), PYTHONPATH=os.pathsep.join([str(REPO), str(tmp_path)]), **dict(env_pairs))
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "conftest", "-p", "no:cacheprovider", "-n", "2",
+                           "--dist", "loadscope", "-q", "--rootdir", str(tmp_path), "-c", os.devnull, str(tmp_path)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return {p.stem: json.loads(p.read_text()) for p in out.iterdir()}
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="counts the cores this process may use")
+def test_workers_share_the_cores_and_modules_stay_in_one_worker(tmp_path):
+    seen = run_probes(tmp_path, {"test_a.py": 6, "test_b.py": 6, "tests/test_nbconvert.py": 3,
+                                 "tests/browser/test_browser.py": 3})
+    assert len(seen) == 18
+    share = str(max(1, len(os.sched_getaffinity(0)) // 2))
+    assert {(s["OMP_NUM_THREADS"], s["MKL_NUM_THREADS"]) for s in seen.values()} == {(share, share)}
+    workers = {}
+    for name, s in seen.items():
+        group = "nbconvert" if "nbconvert" in name or "browser" in name else name.rsplit("_", 1)[0]
+        workers.setdefault(group, set()).add(s["PYTEST_XDIST_WORKER"])
+    assert workers.keys() == {"test_a", "test_b", "nbconvert"}
+    assert all(len(w) == 1 for w in workers.values()), f"a group was split between workers: {workers}"
+
+
+def test_a_thread_count_the_caller_set_is_kept(tmp_path):
+    seen = run_probes(tmp_path, {"test_a.py": 2, "test_b.py": 2}, ("OMP_NUM_THREADS", "1"), ("MKL_NUM_THREADS", "3"))
+    assert {(s["OMP_NUM_THREADS"], s["MKL_NUM_THREADS"]) for s in seen.values()} == {("1", "3")}
