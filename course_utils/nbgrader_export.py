@@ -44,13 +44,9 @@ class GradedExercise:
     number: str  # "2.1"
     points: int
 
-    @property
-    def solution_id(self) -> str:
-        return f"ex{self.number.replace('.', '_')}-solution"
-
-    @property
-    def check_id(self) -> str:
-        return f"ex{self.number.replace('.', '_')}-check"
+    # nbgrader's grade ids of the exercise's two cells: ex2_1-solution, ex2_1-check
+    solution_id = property(lambda self: f"ex{self.number.replace('.', '_')}-solution")
+    check_id = property(lambda self: f"ex{self.number.replace('.', '_')}-check")
 
 
 class ExerciseNotPassed(AssertionError):

@@ -285,24 +285,22 @@ for i in range(pool):
         dx[:, :, i:i + stride * oh:stride, j:j + stride * ow:stride] += dout / (pool * pool)
 return dx
 """, "reaches every input of a window")
-_add("4.4", """
+# the index of each window's maximum, as a right answer finds it; the two answers below misuse it
+_WINNERS = """
 windows = sliding_window_view(x, (pool, pool), axis=(2, 3))[:, :, ::stride, ::stride]
 oh, ow = dout.shape[2:]
 windows = windows[:, :, :oh, :ow]
 winner = windows.reshape(windows.shape[:4] + (-1,)).argmax(axis=-1)
 dx = np.zeros_like(x)
+"""
+_add("4.4", _WINNERS + """
 for k in range(pool * pool):
     i, j = divmod(k, pool)
     region = dx[:, :, i:i + stride * oh:stride, j:j + stride * ow:stride]
     region[winner == k] = dout[winner == k]
 return dx
 """, "windows overlap")
-_add("4.4", """
-windows = sliding_window_view(x, (pool, pool), axis=(2, 3))[:, :, ::stride, ::stride]
-oh, ow = dout.shape[2:]
-windows = windows[:, :, :oh, :ow]
-winner = windows.reshape(windows.shape[:4] + (-1,)).argmax(axis=-1)
-dx = np.zeros_like(x)
+_add("4.4", _WINNERS + """
 for k in range(pool * pool):
     j, i = divmod(k, pool)
     dx[:, :, i:i + stride * oh:stride, j:j + stride * ow:stride] += dout * (winner == k)
@@ -371,20 +369,8 @@ with torch.no_grad():
 model.train()
 return sum(losses) / len(losses), sum(accuracies) / len(accuracies)
 """, "last batch is smaller")
-_add("5.2", """
-model.eval()
-total, loss_sum, correct = 0, 0.0, 0
-with torch.no_grad():
-    for images, labels in loader:
-        images, labels = images.to(device), labels.to(device)
-        outputs = model(images)
-        loss_sum += F.cross_entropy(outputs, labels, reduction="sum").item()
-        correct += (outputs.argmax(1) == labels).sum().item()
-        total += len(labels)
-model.train()
-return loss_sum / total, correct / total
-""", "flatten each batch")
-_add("5.2", """
+# a right answer, and four wrong ones that each change one thing in it
+_EVALUATE = """
 model.eval()
 total, loss_sum, correct = 0, 0.0, 0
 with torch.no_grad():
@@ -395,31 +381,22 @@ with torch.no_grad():
         correct += (outputs.argmax(1) == labels).sum().item()
         total += len(labels)
 model.train()
-return loss_sum / total, correct
-""", "accuracy should be a fraction")
-_add("5.2", """
-total, loss_sum, correct = 0, 0.0, 0
-with torch.no_grad():
-    for images, labels in loader:
-        images, labels = images.to(device), labels.to(device)
-        outputs = model(images.view(-1, 784))
-        loss_sum += F.cross_entropy(outputs, labels, reduction="sum").item()
-        correct += (outputs.argmax(1) == labels).sum().item()
-        total += len(labels)
 return loss_sum / total, correct / total
-""", "training mode")
-_add("5.2", """
-model.eval()
-total, loss_sum, correct = 0, 0.0, 0
-for images, labels in loader:
-    images, labels = images.to(device), labels.to(device)
-    outputs = model(images.view(-1, 784))
-    loss_sum += F.cross_entropy(outputs, labels, reduction="sum").item()
-    correct += (outputs.argmax(1) == labels).sum().item()
-    total += len(labels)
-model.train()
-return loss_sum / total, correct / total
-""", "gradient tracking")
+"""
+
+
+def _evaluate_with(*changes: tuple[str, str]) -> str:
+    source = _EVALUATE
+    for old, new in changes:
+        assert old in source, old
+        source = source.replace(old, new, 1)
+    return source
+
+
+_add("5.2", _evaluate_with(("model(images.view(-1, 784))", "model(images)")), "flatten each batch")
+_add("5.2", _evaluate_with(("correct / total\n", "correct\n")), "accuracy should be a fraction")
+_add("5.2", _evaluate_with(("model.eval()\n", ""), ("model.train()\n", "")), "training mode")
+_add("5.2", _evaluate_with(("torch.no_grad()", "torch.set_grad_enabled(True)")), "gradient tracking")
 
 # ---------------------------------------------------------------- 06 · Fashion-MNIST with TensorBoard
 
