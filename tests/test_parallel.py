@@ -1,5 +1,6 @@
 """`make test` runs pytest-xdist workers (conftest.py): each worker, and every kernel it starts, gets
 its share of the cores' threads, and tests that share fixtures run in one worker."""
+import importlib.util
 import json
 import os
 import subprocess
@@ -17,7 +18,7 @@ def probe(name):
 '''
 
 
-def run_probes(tmp_path, modules: dict[str, int], *env_pairs) -> dict[str, dict]:
+def run_probes(tmp_path, modules: dict[str, int]) -> dict[str, dict]:
     """Run a pytest session with two workers and the project's conftest over probe modules
     (path -> number of tests); returns each test's worker and thread settings."""
     (tmp_path / "probe.py").write_text(PROBE)
@@ -30,7 +31,7 @@ def run_probes(tmp_path, modules: dict[str, int], *env_pairs) -> dict[str, dict]
     out = tmp_path / "out"
     out.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-    env.update(PROBE_OUT=str(out), PYTHONPATH=os.pathsep.join([str(REPO), str(tmp_path)]), **dict(env_pairs))
+    env.update(PROBE_OUT=str(out), PYTHONPATH=os.pathsep.join([str(REPO), str(tmp_path)]))
     proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "conftest", "-p", "no:cacheprovider", "-n", "2",
                            "--dist", "loadscope", "-q", "--rootdir", str(tmp_path), "-c", os.devnull, str(tmp_path)],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
@@ -53,6 +54,22 @@ def test_workers_share_the_cores_and_modules_stay_in_one_worker(tmp_path):
     assert all(len(w) == 1 for w in workers.values()), f"a group was split between workers: {workers}"
 
 
-def test_a_thread_count_the_caller_set_is_kept(tmp_path):
-    seen = run_probes(tmp_path, {"test_a.py": 2, "test_b.py": 2}, ("OMP_NUM_THREADS", "1"), ("MKL_NUM_THREADS", "3"))
-    assert {(s["OMP_NUM_THREADS"], s["MKL_NUM_THREADS"]) for s in seen.values()} == {("1", "3")}
+def root_conftest():
+    spec = importlib.util.spec_from_file_location("course_root_conftest", REPO / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("workers, cores, expected", [("2", 2, "1"), ("4", 8, "2"), ("4", 2, "1"), ("", 8, None)])
+def test_each_worker_gets_its_share_and_a_value_the_caller_set_stays(workers, cores, expected, monkeypatch):
+    share = root_conftest()._share_the_cores
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", workers)
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    share()
+    assert os.environ.get("OMP_NUM_THREADS") == expected and os.environ.get("MKL_NUM_THREADS") == expected
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    share()
+    assert os.environ["OMP_NUM_THREADS"] == "3", "a value the caller set stays"
