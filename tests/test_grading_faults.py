@@ -2,6 +2,7 @@
 code 1 (never a traceback), nothing a student or instructor wrote is lost, and grading cannot be
 fooled by a submission that deletes its headings or writes its own results."""
 import hashlib
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -53,14 +54,23 @@ TINY = notebook(
 )
 
 
-@pytest.fixture
-def course(tmp_path):
-    """An instructor folder holding 99_tiny.ipynb (Exercise 2.1) and its release in student/."""
-    src = tmp_path / "notebooks"
+@pytest.fixture(scope="module")
+def released_course(tmp_path_factory):
+    """An instructor folder holding 99_tiny.ipynb (Exercise 2.1) and its release in student/, made
+    once by the `release` command."""
+    root = tmp_path_factory.mktemp("course")
+    src = root / "notebooks"
     src.mkdir()
     nbformat.write(TINY, src / "99_tiny.ipynb")
-    proc = cli("release", src, "--out", tmp_path / "student")
+    proc = cli("release", src, "--out", root / "student")
     assert proc.returncode == 0, proc.stderr
+    return root
+
+
+@pytest.fixture
+def course(released_course, tmp_path):
+    """A copy of ``released_course`` of the test's own, to change at will."""
+    shutil.copytree(released_course, tmp_path, dirs_exist_ok=True)
     return tmp_path
 
 
