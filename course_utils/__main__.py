@@ -81,6 +81,12 @@ def _check(args) -> int:
             print(f"error: --executed {executed} is the folder of {clash}: the executed copies would replace "
                   "the submissions; name another folder", file=sys.stderr)
             return 1
+        names = [p.name for p in paths]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            print(f"error: --executed {executed}: more than one notebook is called {', '.join(twice)}; "
+                  "grade them in separate runs", file=sys.stderr)
+            return 1
     header = False
     for path in paths:
         kept: list = []
@@ -99,7 +105,12 @@ def _check(args) -> int:
             print(f"skipped {path}: no exercises", file=sys.stderr)
             continue
         if executed is not None:
-            write_executed(kept[0], executed / path.name)
+            try:
+                write_executed(kept[0], executed / path.name)
+            except OSError as e:
+                print(f"error: cannot write the executed copy of {path} into {executed}: {e.strerror or e}",
+                      file=sys.stderr)
+                ok = False
         if not header:
             print(format_row(*HEADER))
             header = True

@@ -221,6 +221,20 @@ def test_check_refuses_to_write_executed_copies_over_the_submissions(course):
     assert_one_line_error(cli("check", course / "student", "--executed", course / "student"),
                           "would replace the submissions")
     assert digest(course / "student") == before
+    other = course / "other"
+    other.mkdir()
+    (other / "99_tiny.ipynb").write_bytes((course / "student" / "99_tiny.ipynb").read_bytes())
+    assert_one_line_error(cli("check", course / "student", other, "--executed", course / "out"),
+                          "more than one notebook is called 99_tiny.ipynb")
+    assert not (course / "out").exists()
+
+
+def test_check_that_cannot_write_an_executed_copy_says_so_and_still_grades(course):
+    in_the_way = course / "a_file"
+    in_the_way.write_text("mine")
+    proc = cli("check", course / "student", "--instructor", course / "notebooks", "--executed", in_the_way)
+    assert_one_line_error(proc, "cannot write the executed copy of", "99_tiny.ipynb")
+    assert graded(proc) == {("99_tiny.ipynb", "2.1"): "not"} and in_the_way.read_text() == "mine"
 
 
 def test_a_timeout_becomes_a_failed_row(course):
