@@ -39,6 +39,7 @@ def run_probes(tmp_path, modules: dict[str, int]) -> dict[str, dict]:
     return {p.stem: json.loads(p.read_text()) for p in out.iterdir()}
 
 
+@pytest.mark.slow  # a pytest session with two workers
 @pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="counts the cores this process may use")
 def test_workers_share_the_cores_and_modules_stay_in_one_worker(tmp_path):
     seen = run_probes(tmp_path, {"test_a.py": 6, "test_b.py": 6, "tests/test_nbconvert.py": 3,
