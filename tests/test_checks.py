@@ -255,6 +255,26 @@ def test_evaluate_gets_the_model_on_the_notebooks_device():
     assert seen == [pick_device()] or seen[0].type == pick_device().type
 
 
+def test_another_generator_is_found_when_two_of_its_estimates_coincide():
+    """An answer that ignores the rng it is given: its first two estimates may agree by chance
+    (about 1 in 150 runs at n = 20 000); the check must still find it, from the later calls."""
+    own = np.random.default_rng(2026)
+    calls = []
+
+    def outer_shell_fraction(d, n, rng):
+        calls.append(d)
+        if len(calls) == 2:  # the chance coincidence, replayed: the second call repeats the first
+            return first[0]
+        x = own.uniform(-1, 1, size=(n, d))
+        value = float(np.mean(np.abs(x).max(axis=1) > 0.95))
+        first.append(value)
+        return value
+
+    first = []
+    result = checks.check_outer_shell_fraction(outer_shell_fraction, raise_on_fail=False)
+    assert result.status == FAILED and "rng you are given" in result.message, result.message
+
+
 def test_crashing_answer_is_a_failure_with_the_error():
     result = checks.check_mlp_forward(lambda mlp, X: X @ np.ones((3, 3)), raise_on_fail=False)
     assert result.status == FAILED and "your code raised ValueError" in result.message

@@ -9,6 +9,10 @@ import numpy as np
 from .core import Miss, close, compare, exercise_check
 
 
+_ANOTHER_GENERATOR = ("Your estimate changes between two calls with the same seed: draw the points from the rng "
+                      "you are given, not from another generator")
+
+
 @exercise_check("3.1")
 def check_outer_shell_fraction(outer_shell_fraction: Callable) -> None:
     """Check ``outer_shell_fraction(d, n, rng) -> float``, a sampled estimate of the outer-shell share.
@@ -26,8 +30,7 @@ def check_outer_shell_fraction(outer_shell_fraction: Callable) -> None:
     except (TypeError, ValueError):
         raise Miss(f"outer_shell_fraction should return a float, got {type(first).__name__}") from None
     if first != again:
-        raise Miss("Your estimate changes between two calls with the same seed: draw the points from the rng you "
-                   "are given, not from another generator")
+        raise Miss(_ANOTHER_GENERATOR)
     if first == other:
         if math.isclose(first, 1 - 0.95 ** 2, rel_tol=1e-9):
             raise Miss("Your estimate is the formula itself, the same for any random points; the exercise asks "
@@ -35,6 +38,10 @@ def check_outer_shell_fraction(outer_shell_fraction: Callable) -> None:
         raise Miss("Your estimate is the same for two different seeds: it should come from the random points")
     for d in (1, 2, 10, 50):
         p_hat = float(outer_shell_fraction(d, n, np.random.default_rng(300 + d)))
+        # Two estimates from another generator coincide by chance (about 1 in 150 at d = 2, with
+        # n = 20 000): asking for it again at every d leaves that a chance far below 1 in 10^9.
+        if float(outer_shell_fraction(d, n, np.random.default_rng(300 + d))) != p_hat:
+            raise Miss(_ANOTHER_GENERATOR)
         if not 0 <= p_hat <= 1:
             raise Miss(f"for d = {d} you return {p_hat:g}; the share should be a fraction between 0 and 1, "
                        "the number of points in the shell divided by n")
