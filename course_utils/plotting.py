@@ -1,6 +1,7 @@
 """Figures the notebooks share: decision boundaries, training curves, image grids, confusion matrices."""
 from __future__ import annotations
 
+import sys
 from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -33,17 +34,14 @@ def class_one_score(model, points: np.ndarray) -> np.ndarray:
     Accepts a scikit-learn classifier (``predict_proba`` or ``predict``), a torch module returning
     logits of shape (M, 2) or (M, 1), or a plain function of a (M, 2) array.
     """
-    try:
-        import torch
-        if isinstance(model, torch.nn.Module):
-            with torch.no_grad():
-                param = next(model.parameters(), None)
-                dtype = param.dtype if param is not None else torch.float32
-                device = param.device if param is not None else "cpu"
-                out = model(torch.as_tensor(points, dtype=dtype, device=device)).cpu()
-            return (torch.sigmoid(out[:, 0]) if out.shape[1] == 1 else torch.softmax(out, 1)[:, 1]).numpy()
-    except ImportError:
-        pass
+    torch = sys.modules.get("torch")  # a torch module exists only once torch is imported: never import it here
+    if torch is not None and isinstance(model, torch.nn.Module):
+        with torch.no_grad():
+            param = next(model.parameters(), None)
+            dtype = param.dtype if param is not None else torch.float32
+            device = param.device if param is not None else "cpu"
+            out = model(torch.as_tensor(points, dtype=dtype, device=device)).cpu()
+        return (torch.sigmoid(out[:, 0]) if out.shape[1] == 1 else torch.softmax(out, 1)[:, 1]).numpy()
     if hasattr(model, "predict_proba"):
         return np.asarray(model.predict_proba(points))[:, 1]
     if hasattr(model, "predict"):

@@ -67,3 +67,38 @@ def test_dataloader_shuffle_repeats_with_seeded_generator():
     order = lambda: [int(b[0][0]) for b in torch.utils.data.DataLoader(ds, batch_size=1, shuffle=True,
                                                                        generator=seeded_generator(5))]
     assert order() == order() and order() != list(range(20))
+
+
+def _fresh_python(code: str) -> str:
+    import subprocess
+    import sys
+    from pathlib import Path
+    proc = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+def test_torch_imported_after_seeding_is_seeded_and_not_imported_before():
+    """Notebooks 01-03 need no torch: seeding does not import it, and a later import is seeded alike."""
+    later = _fresh_python(
+        "import sys\n"
+        "from course_utils import set_all_seeds\n"
+        "set_all_seeds(11)\n"
+        "print('torch' in sys.modules)\n"
+        "import torch.nn\n"  # a submodule first: its parent is imported, and seeded, on the way
+        "print(torch.initial_seed(), torch.rand(3).tolist())\n"
+        "set_all_seeds(11)\n"  # seeding again, torch loaded: seeded directly, no hook left behind
+        "print(torch.rand(3).tolist(), sum(type(f).__name__ == '_SeedTorchOnImport' for f in sys.meta_path))\n")
+    before = _fresh_python("import torch\nfrom course_utils import set_all_seeds\nset_all_seeds(11)\n"
+                           "print(torch.initial_seed(), torch.rand(3).tolist())")
+    flag, seeded_later, again = later.splitlines()
+    assert flag == "False"
+    assert seeded_later == before
+    assert again == seeded_later.split(" ", 1)[1] + " 0"
+
+
+def test_seeding_twice_before_torch_keeps_only_the_last_seed():
+    out = _fresh_python("from course_utils import set_all_seeds\nset_all_seeds(1)\nset_all_seeds(2)\n"
+                        "import torch\nprint(torch.initial_seed())")
+    assert out == "2"
