@@ -105,4 +105,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         group = _group(item.nodeid)
         rank[group] = min(rank.get(group, _REST), _rank(item))
-    items.sort(key=lambda item: rank[_group(item.nodeid)])  # stable: each group keeps its own order
+    # Within a group, its long tests first (stable: a notebook's cells keep their order): a worker is
+    # handed its next group when it starts its current group's last test, so a long test last in
+    # its group would hold that next group while the other worker runs dry.
+    items.sort(key=lambda item: (rank[_group(item.nodeid)], _rank(item)))
