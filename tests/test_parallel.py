@@ -11,23 +11,26 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PROBE = '''
-import json, os, pathlib
+import json, os, pathlib, time
 def probe(name):
     out = pathlib.Path(os.environ["PROBE_OUT"]) / f"{name}.json"
-    out.write_text(json.dumps({k: os.environ.get(k) for k in ("PYTEST_XDIST_WORKER", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}))
+    seen = {k: os.environ.get(k) for k in ("PYTEST_XDIST_WORKER", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    out.write_text(json.dumps(dict(seen, at=time.monotonic_ns())))
 '''
 
 
-def run_probes(tmp_path, modules: dict[str, int]) -> dict[str, dict]:
+def run_probes(tmp_path, modules: dict[str, int], kernels: set[str] = frozenset()) -> dict[str, dict]:
     """Run a pytest session with two workers and the project's conftest over probe modules
-    (path -> number of tests); returns each test's worker and thread settings."""
+    (path -> number of tests; the tests named in ``kernels`` carry the ``notebook`` mark, as tests
+    that start kernels do); returns each test's worker, thread settings and start time."""
     (tmp_path / "probe.py").write_text(PROBE)
     for module, n in modules.items():
         path = tmp_path / module
         path.parent.mkdir(parents=True, exist_ok=True)
         stem = module.replace("/", "_").removesuffix(".py")
-        path.write_text("from probe import probe\n" + "".join(
-            f"def test_{i}():\n    probe('{stem}_{i}')\n" for i in range(n)))
+        path.write_text("import pytest\nfrom probe import probe\n" + "".join(
+            ("@pytest.mark.notebook\n" if f"{stem}_{i}" in kernels else "")
+            + f"def test_{i}():\n    probe('{stem}_{i}')\n" for i in range(n)))
     out = tmp_path / "out"
     out.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
@@ -43,7 +46,7 @@ def run_probes(tmp_path, modules: dict[str, int]) -> dict[str, dict]:
 @pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="counts the cores this process may use")
 def test_workers_share_the_cores_and_modules_stay_in_one_worker(tmp_path):
     seen = run_probes(tmp_path, {"test_a.py": 6, "test_b.py": 6, "tests/test_nbconvert.py": 3,
-                                 "tests/browser/test_browser.py": 3})
+                                 "tests/browser/test_browser.py": 3}, kernels={"test_a_5"})
     assert len(seen) == 18
     share = str(max(1, len(os.sched_getaffinity(0)) // 2))
     assert {(s["OMP_NUM_THREADS"], s["MKL_NUM_THREADS"]) for s in seen.values()} == {(share, share)}
@@ -53,6 +56,8 @@ def test_workers_share_the_cores_and_modules_stay_in_one_worker(tmp_path):
         workers.setdefault(group, set()).add(s["PYTEST_XDIST_WORKER"])
     assert workers.keys() == {"test_a", "test_b", "nbconvert"}
     assert all(len(w) == 1 for w in workers.values()), f"a group was split between workers: {workers}"
+    # a long test (one that starts a kernel) runs first in its group, though written last
+    assert seen["test_a_5"]["at"] < min(seen[f"test_a_{i}"]["at"] for i in range(5))
 
 
 def root_conftest():
