@@ -25,14 +25,15 @@ def _data(args) -> int:
 
 
 def _paths(names: list[str], what: str) -> tuple[list[Path], bool]:
-    """Notebooks named by ``names`` and whether every name gave some: a folder stands for its *.ipynb
-    (a ``.new.ipynb`` copy left by a release excluded); a file stands for itself, whether or not it
+    """Notebooks named by ``names`` and whether every name gave some: a folder stands for its
+    notebooks (:func:`course_utils.course.notebooks_in`); a file stands for itself, whether or not it
     exists (the caller says why not)."""
+    from .course import notebooks_in
     paths, ok = [], True
     for name in names:
         p = Path(name)
         if p.is_dir():
-            found = sorted(q for q in p.glob("*.ipynb") if not q.name.endswith(".new.ipynb"))
+            found = notebooks_in(p)
             if not found:
                 print(f"error: {p}: no notebooks to {what} in this folder", file=sys.stderr)
                 ok = False
@@ -72,8 +73,11 @@ def _release(args) -> int:
 
 
 def _check(args) -> int:
-    from .grading import HEADER, GradingError, format_row, grade_notebook, write_executed
+    from .grading import (HEADER, NOT_SUBMITTED, GradingError, format_row, grade_notebook, instructor_course,
+                          match_submission, write_executed)
+    from .outcome import FAILED, PASSED
     paths, ok = _paths(args.notebooks, "check")
+    whole_course = any(Path(n).is_dir() for n in args.notebooks)  # a folder is graded against the whole course
     executed = Path(args.executed) if args.executed else None
     if executed is not None:
         clash = next((p for p in paths if p.parent.resolve() == executed.resolve()), None)
@@ -87,36 +91,64 @@ def _check(args) -> int:
             print(f"error: --executed {executed}: more than one notebook is called {', '.join(twice)}; "
                   "grade them in separate runs", file=sys.stderr)
             return 1
-    header = False
+    try:
+        course = instructor_course(args.instructor)
+    except GradingError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    by_notebook: dict[str, list] = {}
     for path in paths:
-        kept: list = []
         try:
-            grades = grade_notebook(path, timeout=args.timeout, keep=kept,
-                                    **({"instructor_dir": Path(args.instructor)} if args.instructor else {}))
+            submission = match_submission(path, course)
         except GradingError as e:
             print(f"error: {e}", file=sys.stderr)
             ok = False
             continue
-        except Exception as e:  # anything else still leaves the rest of the batch graded
-            print(f"error: {path}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", file=sys.stderr)
-            ok = False
-            continue
-        if not grades:
-            print(f"skipped {path}: no exercises", file=sys.stderr)
-            continue
-        if executed is not None:
-            try:
-                write_executed(kept[0], executed / path.name)
-            except OSError as e:
-                print(f"error: cannot write the executed copy of {path} into {executed}: {e.strerror or e}",
-                      file=sys.stderr)
-                ok = False
+        by_notebook.setdefault(submission.owes.id, []).append(submission)
+    header = False
+
+    def row(notebook: str, exercise: str, status: str, message: str) -> None:
+        nonlocal header, ok
         if not header:
             print(format_row(*HEADER))
             header = True
+        print(format_row(notebook, exercise, status, message), flush=True)
+        ok &= status == PASSED
+
+    for model in course.notebooks.values():
+        submissions = by_notebook.get(model.id, [])
+        if not model.exercises:
+            for s in submissions:
+                print(f"skipped {s.path}: {model.name} has no exercises", file=sys.stderr)
+            continue
+        if not submissions:
+            for number in model.numbers if whole_course else ():
+                row(model.name, number, FAILED, f"{NOT_SUBMITTED}: no notebook {model.name} (or a copy of it) was found")
+            continue
+        if len(submissions) > 1:
+            files = " and ".join(str(s.path) for s in submissions)
+            print(f"error: {files} are both notebook {model.name}: keep one of them and grade again", file=sys.stderr)
+            for number in model.numbers:
+                row(submissions[0].path.name, number, FAILED, f"more than one submission holds it: {files}")
+            continue
+        submission = submissions[0]
+        kept: list = []
+        try:
+            grades = grade_notebook(submission, timeout=args.timeout, keep=kept)
+        except Exception as e:  # anything else still leaves the rest of the batch graded
+            print(f"error: {submission.path}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
+                  file=sys.stderr)
+            ok = False
+            continue
+        if executed is not None:
+            try:
+                write_executed(kept[0], executed / submission.path.name)
+            except OSError as e:
+                print(f"error: cannot write the executed copy of {submission.path} into {executed}: "
+                      f"{e.strerror or e}", file=sys.stderr)
+                ok = False
         for g in grades:
-            print(format_row(path.name, g.exercise, g.status, g.message), flush=True)
-            ok &= g.status == "passed"
+            row(submission.path.name, g.exercise, g.status, g.message)
     return 0 if ok else 1
 
 
@@ -157,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("run", help="execute notebooks headless into a build folder")
     p.add_argument("notebooks", nargs="*", default=["notebooks"], help="folders or .ipynb files")
     p.add_argument("--out", default="build")
-    p.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
+    p.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell (default: the course's cell timeout, course_utils.execute.CELL_TIMEOUT)")
     p.add_argument("--in-place", action="store_true",
                    help="write the executed notebooks over the sources (refreshes the committed outputs)")
     p = sub.add_parser("release", help="build the student notebooks (solutions removed, leak-scanned)")
@@ -165,10 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="student", help="output folder, outside the sources (default: student)")
     p = sub.add_parser("check", help="execute notebooks and grade their exercises (exit 1 unless all pass)")
     p.add_argument("notebooks", nargs="+", help="folders or .ipynb files")
-    p.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
+    p.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell (default: the course's cell timeout, course_utils.execute.CELL_TIMEOUT)")
     p.add_argument("--instructor", default=None,
-                   help="folder of the instructor notebooks (default: the repository's notebooks/, "
-                        "else the list shipped in course_utils)")
+                   help="folder of the instructor notebooks, the course model (default: the repository's notebooks/)")
     p.add_argument("--executed", default=None, metavar="DIR",
                    help="also write each graded notebook as it ran (outputs, errors, messages) into DIR")
     p = sub.add_parser("export-nbgrader", help="write the course as an nbgrader course (config + source/unit1)")
@@ -181,12 +212,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "env":  # standard library only: it must run where packages are missing
         return _env(args)
+    if getattr(args, "timeout", 0) is None:
+        from .execute import CELL_TIMEOUT
+        args.timeout = CELL_TIMEOUT
     from .data import DataUnavailableError
-    from .exercises import ReleaseError
+    from .course import CourseError
     try:
         return {"env": _env, "data": _data, "run": _run, "release": _release,
                 "check": _check, "export-nbgrader": _export_nbgrader, "prune-runs": _prune_runs}[args.command](args)
-    except (DataUnavailableError, ReleaseError) as e:  # expected failures: a message, not a traceback
+    except (DataUnavailableError, CourseError) as e:  # expected failures: a message, not a traceback
         print(f"error: {e}", file=sys.stderr)
         return 1
 

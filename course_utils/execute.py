@@ -25,6 +25,7 @@ from traitlets import default
 from .outputs import drop_progress_bars
 
 KERNEL_NAME = "python3"
+CELL_TIMEOUT = 600  # seconds a cell may run: make run, check, nbval (conftest.py), nbgrader's config
 
 
 class IPCKernelManager(AsyncKernelManager):
@@ -81,7 +82,7 @@ def _failing_cell(nb) -> tuple[int, str] | None:
     return None
 
 
-def execute(nb, cwd: Path | str, *, timeout: int = 600, allow_errors: bool = False) -> Execution:
+def execute(nb, cwd: Path | str, *, timeout: int = CELL_TIMEOUT, allow_errors: bool = False) -> Execution:
     """Run every code cell of ``nb`` (a NotebookNode, filled in place) in a fresh kernel.
 
     cwd: the kernel's working directory. timeout: seconds allowed per cell. allow_errors: run on
@@ -114,7 +115,7 @@ class RunResult:
     error: str = ""  # where and why it failed: cell number, first source line, exception
 
 
-def execute_notebook(path: Path, out_dir: Path, timeout: int = 600, html: bool = True) -> RunResult:
+def execute_notebook(path: Path, out_dir: Path, timeout: int = CELL_TIMEOUT, html: bool = True) -> RunResult:
     """Run ``path`` in a fresh kernel (working directory: the notebook's folder) and save the results
     (without progress-bar frames, see :mod:`course_utils.outputs`)."""
     nb = nbformat.read(path, as_version=4)

@@ -1,16 +1,16 @@
-"""Grading: execute a submitted notebook in a fresh kernel and report each exercise.
+"""Grading: execute a submitted notebook in a fresh kernel and report each exercise it owes.
 
-The exercises expected of a notebook come from the instructor's notebook of the same name (the
-repository's ``notebooks/`` or ``--instructor DIR``), else from :data:`course_utils.expected.EXPECTED`
-(shipped with the package, generated from the instructor notebooks and tested to match them): a
-submission with its headings deleted is still graded on every exercise.
+What a submission owes comes from the instructor's course model (:mod:`course_utils.course`: the
+repository's ``notebooks/`` or ``--instructor DIR``), never from the submission: its metadata only
+says which course notebook it is (:meth:`~course_utils.course.Course.match`), so a copy renamed by
+Colab, a browser or an LMS is graded as the notebook it is, and one with its headings or metadata
+of exercises deleted still owes every exercise.
 
-Results travel through a channel the submission's code does not write to by accident: before the
-first cell the grader wraps every ``course_utils.checks`` check so that each call publishes its
-outcome as display data of a private MIME type, stamped with a token drawn for this run only. An
-exercise whose check never ran, or ran only after the notebook stopped (timeout, dead kernel), is
-"failed". Like any autograder, grading executes the submission's code with the grader's rights:
-grade untrusted work in a sandbox (a container).
+Results travel the one way :mod:`course_utils.outcome` defines: before the first cell the grader
+subscribes a listener that publishes each check's result as display data of a private MIME type,
+stamped with a token drawn for this run only. An exercise whose check never ran, or ran only after
+the notebook stopped (timeout, dead kernel), is "failed". Like any autograder, grading executes the
+submission's code with the grader's rights: grade untrusted work in a sandbox (a container).
 """
 from __future__ import annotations
 
@@ -21,20 +21,23 @@ from pathlib import Path
 
 import nbformat
 
-from .exercises import FAILED, NOT_ATTEMPTED, PASSED, exercises_in
-from .execute import execute
+from .course import Course, CourseNotebook, Exercise, load_course
+from .execute import CELL_TIMEOUT, execute
+from .outcome import FAILED, STATUSES, CheckResult
 
 RESULT_MIME = "application/x-course-check+json"
 INSTRUCTOR_DIR = Path(__file__).resolve().parents[1] / "notebooks"  # present in the course repository
+NOT_SUBMITTED = "not submitted"
 
 _PROLOGUE = '''\
 def _course_grader(token, mime):
     from IPython.display import publish_display_data
-    from course_utils.student import watch_checks
+    from course_utils.outcome import subscribe
 
-    def report(exercise, status, message):
-        publish_display_data({mime: {"token": token, "exercise": exercise, "status": status, "message": message}})
-    watch_checks(report)
+    def report(result):
+        publish_display_data({mime: {"token": token, "exercise": result.exercise, "status": result.status,
+                                     "message": result.message}})
+    subscribe(report)
 
 
 _course_grader(__TOKEN__, __MIME__)
@@ -43,14 +46,7 @@ del _course_grader
 
 
 class GradingError(ValueError):
-    """A submission that cannot be graded at all: missing, not a notebook, truncated."""
-
-
-@dataclass(frozen=True)
-class Grade:
-    exercise: str
-    status: str  # passed / failed / not attempted
-    message: str = ""
+    """A submission that cannot be graded at all: missing, not a notebook, truncated, not of the course."""
 
 
 def read_submission(path: Path | str) -> nbformat.NotebookNode:
@@ -71,31 +67,52 @@ def read_submission(path: Path | str) -> nbformat.NotebookNode:
     return nb
 
 
-def expected_exercises(name: str, instructor_dir: Path | None = INSTRUCTOR_DIR) -> list[str]:
-    """Exercise numbers expected of the notebook called ``name`` ([] if it has none or is unknown)."""
-    if instructor_dir is not None and (Path(instructor_dir) / name).is_file():
-        return [e.number for e in exercises_in(nbformat.read(Path(instructor_dir) / name, as_version=4))]
-    from .expected import EXPECTED
-    return list(EXPECTED.get(name, []))
+def instructor_course(folder: Path | str | None = None) -> Course:
+    """The course a submission is graded against: the instructor notebooks in ``folder`` (default: the
+    repository's ``notebooks/``). Where the default folder is absent (a repository made from the
+    student release), the course as ``course_utils.checks`` knows it: each notebook's id and the
+    exercises its checks grade."""
+    if folder is not None and not Path(folder).is_dir():
+        raise GradingError(f"--instructor {folder}: no such folder")
+    if folder is not None or INSTRUCTOR_DIR.is_dir():
+        return load_course(folder or INSTRUCTOR_DIR)
+    from .checks import packaged_course
+    return Course(INSTRUCTOR_DIR, {cid: CourseNotebook(cid, f"{cid}.ipynb", None, [Exercise(n, "", -1, -1, -1) for n in numbers])
+                                   for cid, numbers in packaged_course().items()})
 
 
-def grade_notebook(path: Path | str, timeout: int = 600, *, instructor_dir: Path | None = INSTRUCTOR_DIR,
-                   keep: list | None = None) -> list[Grade]:
-    """Execute the notebook at ``path`` in a fresh kernel (every cell runs, even after an error) and
-    grade each expected exercise. Raises :class:`GradingError` if ``path`` holds no notebook.
+@dataclass
+class Submission:
+    path: Path
+    notebook: nbformat.NotebookNode
+    owes: CourseNotebook  # the instructor's model of the course notebook it is
+
+
+def match_submission(path: Path | str, course: Course) -> Submission:
+    """Read ``path`` and find which course notebook it is; :class:`GradingError` if it is none."""
+    nb = read_submission(path)
+    owes = course.match(nb, path)
+    if owes is None:
+        raise GradingError(f"{path}: not a notebook of this course (no course id in its metadata, and its file "
+                           f"name matches none of {', '.join(m.name for m in course.notebooks.values())})")
+    return Submission(Path(path), nb, owes)
+
+
+def grade_notebook(submission: Submission, timeout: int = CELL_TIMEOUT, *, keep: list | None = None) -> list[CheckResult]:
+    """Execute the submission in a fresh kernel (every cell runs, even after an error) and grade each
+    exercise its course notebook owes.
 
     keep: a list that receives the submission as it ran (outputs, errors, messages), without the
     grader's own first cell and result records: what the student's Run All shows, every cell run.
     """
-    path = Path(path)
-    nb = read_submission(path)
-    expected = expected_exercises(path.name, instructor_dir)
+    nb = submission.notebook
+    expected = submission.owes.numbers
     if not expected:
         return []
     token = secrets.token_hex(16)
     nb.cells.insert(0, nbformat.v4.new_code_cell(
         _PROLOGUE.replace("__TOKEN__", repr(token)).replace("__MIME__", repr(RESULT_MIME))))
-    run = execute(nb, path.parent, timeout=timeout, allow_errors=True)
+    run = execute(nb, submission.path.parent, timeout=timeout, allow_errors=True)
     del nb.cells[0]  # the grader's prologue
     results: dict[str, tuple[str, str]] = {}
     for cell in nb.cells:
@@ -113,9 +130,9 @@ def grade_notebook(path: Path | str, timeout: int = 600, *, instructor_dir: Path
     grades = []
     for number in expected:
         status, message = results.get(number, (FAILED, missing))
-        if status not in (PASSED, FAILED, NOT_ATTEMPTED):
+        if status not in STATUSES:
             status, message = FAILED, f"unknown check status {status!r}"
-        grades.append(Grade(number, status, message))
+        grades.append(CheckResult(number, status, message))
     return grades
 
 
@@ -134,32 +151,3 @@ HEADER = ("notebook", "exercise", "result", "message")
 def format_row(notebook: str, exercise: str, status: str, message: str, width: int = 32) -> str:
     """One line of the grade table (the header is the same call with :data:`HEADER`)."""
     return f"{notebook:<{width}} {exercise:<8} {status:<14} {message}".rstrip()
-
-
-# ---------------------------------------------------------------- the list shipped in the package
-
-EXPECTED_MODULE = Path(__file__).resolve().parent / "expected.py"
-
-
-def expected_from(instructor_dir: Path | str = INSTRUCTOR_DIR) -> dict[str, list[str]]:
-    """{notebook name: its exercise numbers} for the instructor notebooks that have exercises."""
-    found = {}
-    for path in sorted(Path(instructor_dir).glob("*.ipynb")):
-        numbers = [e.number for e in exercises_in(nbformat.read(path, as_version=4))]
-        if numbers:
-            found[path.name] = numbers
-    return found
-
-
-def expected_module_text(expected: dict[str, list[str]]) -> str:
-    """The source of ``course_utils/expected.py`` for ``expected``."""
-    body = "".join(f"    {name!r}: {numbers!r},\n" for name, numbers in expected.items())
-    return ('"""Exercises expected of each course notebook, for grading where no instructor notebook is at hand.\n\n'
-            "Generated from the instructor notebooks by ``python -m course_utils.grading``; a test keeps it in step.\n"
-            '"""\n\n'
-            f"EXPECTED: dict[str, list[str]] = {{\n{body}}}\n")
-
-
-if __name__ == "__main__":  # python -m course_utils.grading: regenerate course_utils/expected.py
-    EXPECTED_MODULE.write_text(expected_module_text(expected_from()), encoding="utf-8")
-    print(f"wrote {EXPECTED_MODULE}")

@@ -1,20 +1,21 @@
 """The course as an nbgrader course: cell metadata nbgrader reads, a config, one assignment.
 
 ``python -m course_utils export-nbgrader --out DIR`` writes ``DIR/nbgrader_config.py`` and
-``DIR/source/unit1/*.ipynb``: every notebook of ``notebooks/`` that holds exercises, outputs
-cleared, each cell marked the way nbgrader expects (``metadata.nbgrader``, schema 3):
+``DIR/source/unit1/*.ipynb``: every course notebook of ``notebooks/`` that holds exercises, outputs
+cleared, each cell marked the way nbgrader expects (``metadata.nbgrader``, schema 3), from the
+course model (:mod:`course_utils.course`):
 
-- the answer cell of Exercise N.k: a solution cell, ``grade_id`` ``exN_k-solution``;
-- its self-check cell: an autograded test cell (``grade: true``, :data:`POINTS` points, locked),
+- the solution cell of Exercise N.k: a solution cell, ``grade_id`` ``exN_k-solution``;
+- its check cell: an autograded test cell (``grade: true``, :data:`POINTS` points, locked),
   ``grade_id`` ``exN_k-check``, with one line appended that raises unless the exercise passed
-  (a check *returns* "not attempted" on a stub, and nbgrader gives full points to a test cell that
-  raises nothing);
+  (:func:`course_utils.outcome.require_exercises`: a check *returns* "not attempted" on a stub, and
+  nbgrader gives full points to a test cell that raises nothing);
 - every other cell read-only (``locked``): nbgrader restores it from the source when grading.
 
-The notebooks in ``notebooks/`` stay the single source; the export is regenerated, not edited.
-It refuses a notebook whose exercises break the course's layout (marker-like lines that are not
-exactly the markers, a solution outside an exercise, an exercise without its check), because
-nbgrader itself accepts any line containing "BEGIN SOLUTION".
+The course metadata stays on the cells, so a notebook from the exported course is still recognised
+by ``course_utils check``. The notebooks in ``notebooks/`` stay the single source; the export is
+regenerated, not edited. The model refuses a notebook whose exercises break the course's layout,
+because nbgrader itself accepts any line containing "BEGIN SOLUTION".
 """
 from __future__ import annotations
 
@@ -26,16 +27,14 @@ from pathlib import Path
 
 import nbformat
 
-from . import checks
-from .exercises import BEGIN, SKIP_TAG, ReleaseError, headings, marker_lines, solution_blocks
-from .release import check_layout
+from .course import KEY, SKIP_TAG, CourseError, load_course
+from .execute import CELL_TIMEOUT
 
 ASSIGNMENT = "unit1"
 COURSE_ID = "ee541"
 POINTS = 1  # per exercise: each is one function checked against an oracle, of similar size
 SCHEMA_VERSION = 3
-KEEP_NOTEBOOK_METADATA = ("kernelspec", "language_info")
-CHECK_CALL = re.compile(r"^\s*(check_\w+)\(", re.M)
+KEEP_NOTEBOOK_METADATA = ("kernelspec", "language_info", KEY)
 
 
 @dataclass(frozen=True)
@@ -49,29 +48,9 @@ class GradedExercise:
     check_id = property(lambda self: f"ex{self.number.replace('.', '_')}-check")
 
 
-class ExerciseNotPassed(AssertionError):
-    """Raised in an nbgrader test cell when its exercise did not pass; shown as its message alone."""
-
-    def _render_traceback_(self) -> list[str]:  # IPython shows this instead of a traceback
-        return [str(self)]
-
-
-def require_passed(exercise: str):
-    """The latest self-check result of ``exercise`` if it passed; else raise :class:`ExerciseNotPassed`.
-
-    Appended to each exported test cell so that nbgrader scores a stub or a wrong answer zero.
-    """
-    result = checks.RESULTS.get(exercise)
-    if getattr(result, "status", result) == checks.PASSED:
-        return result
-    if result is None:
-        raise ExerciseNotPassed(f"Exercise {exercise}: its self-check did not run (an error above?)")
-    raise ExerciseNotPassed(str(result) if hasattr(result, "status") else f"Exercise {exercise}: {result}")
-
-
 def _test_line(number: str) -> str:
-    return (f"from course_utils.nbgrader_export import require_passed; "
-            f"print(require_passed({number!r}))  # graded: raises unless Exercise {number} passed")
+    return (f"from course_utils.outcome import require_exercises; "
+            f"print(*require_exercises({number!r}))  # graded: raises unless Exercise {number} passed")
 
 
 def _nbgrader_meta(grade_id: str, *, solution=False, grade=False, points=None) -> dict:
@@ -88,66 +67,34 @@ def _cell_id(cell, stem: str, index: int) -> str:
     return f"{stem[:2]}-{cid}" if cid else f"{stem[:2]}-cell{index + 1}"
 
 
-def nbgrader_notebook(nb, name: str = "notebook") -> tuple[nbformat.NotebookNode, list[GradedExercise]]:
-    """The nbgrader source version of instructor notebook ``nb`` and its graded exercises, in order.
-
-    Raises :class:`ReleaseError` where the notebook breaks the exercise layout: a heading, then
-    one code cell with the solution block(s), then a cell calling that exercise's check.
-    """
-    check_layout(nb, name)  # the release's strict check of markers and exercise layout
-    stem = Path(name).stem
-    out = copy.deepcopy(nb)
-    out.metadata = {k: v for k, v in nb.metadata.items() if k in KEEP_NOTEBOOK_METADATA}
-    current, after_exercise = None, False
-    solutions: dict[str, int] = {}
+def nbgrader_notebook(model) -> tuple[nbformat.NotebookNode, list[GradedExercise]]:
+    """The nbgrader source version of a course notebook (its :class:`~course_utils.course.CourseNotebook`)
+    and its graded exercises, in order."""
+    stem = Path(model.name).stem
+    out = copy.deepcopy(model.notebook)
+    out.metadata = {k: v for k, v in out.metadata.items() if k in KEEP_NOTEBOOK_METADATA}
+    solutions = {e.solution: e for e in model.exercises}
+    check_cells = {e.check: e for e in model.exercises}
+    first_solution = min(solutions, default=len(out.cells))
     graded: list[GradedExercise] = []
     for index, cell in enumerate(out.cells):
-        where = f"{name}, cell {index + 1}"
         tags = [t for t in cell.metadata.get("tags", []) if not t.startswith("nbval")]
-        cell.metadata = {"tags": tags} if tags else {}
-        if cell.cell_type != "code":
-            if marker_lines(cell.source):
-                raise ReleaseError(f"{where}: solution marker outside a code cell ({cell.cell_type})")
-            found = headings(cell.source) if cell.cell_type == "markdown" else []
-            current = found[-1] if found else current
-            cell.metadata["nbgrader"] = _nbgrader_meta(_cell_id(cell, stem, index))
-            continue
-        cell.outputs, cell.execution_count = [], None
-        blocks = solution_blocks(cell.source, where)  # the release's strict marker check
-        calls = [c for c in CHECK_CALL.findall(cell.source) if hasattr(getattr(checks, c, None), "exercise")]
-        if blocks and calls:
-            raise ReleaseError(f"{where}: a solution and a self-check in one cell; give the check its own cell")
-        if blocks:
-            if current is None:
-                raise ReleaseError(f"{where}: solution block with no 'Exercise N.k' heading above it")
-            if current.number in solutions:
-                raise ReleaseError(f"{where}: a second solution cell for Exercise {current.number} "
-                                   f"(the first is cell {solutions[current.number] + 1}); keep one")
-            solutions[current.number] = index
-            cell.metadata["nbgrader"] = _nbgrader_meta(f"ex{current.number.replace('.', '_')}-solution",
-                                                       solution=True)
-            after_exercise = True
-        elif calls:
-            numbers = {getattr(checks, c).exercise for c in calls}
-            if len(numbers) != 1:
-                raise ReleaseError(f"{where}: checks of several exercises {sorted(numbers)} in one cell")
-            number = numbers.pop()
-            if number not in solutions:
-                raise ReleaseError(f"{where}: check of Exercise {number} with no solution cell for it above")
-            if number in {g.number for g in graded}:
-                raise ReleaseError(f"{where}: a second self-check cell for Exercise {number}")
-            exercise = GradedExercise(stem, number, POINTS)
+        cell.metadata = {k: v for k, v in (("tags", tags), (KEY, cell.metadata.get(KEY))) if v}
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+        if index in solutions:
+            cell.metadata["nbgrader"] = _nbgrader_meta(f"{solutions[index].grade_id}-solution", solution=True)
+        elif index in check_cells:
+            exercise = GradedExercise(stem, check_cells[index].number, POINTS)
             graded.append(exercise)
-            cell.source = cell.source.rstrip("\n") + "\n" + _test_line(number)
+            cell.source = cell.source.rstrip("\n") + "\n" + _test_line(exercise.number)
             cell.metadata["nbgrader"] = _nbgrader_meta(exercise.check_id, grade=True, points=POINTS)
         else:
             cell.metadata["nbgrader"] = _nbgrader_meta(_cell_id(cell, stem, index))
-        if after_exercise and not blocks and SKIP_TAG not in cell.metadata.get("tags", []):
+        if cell.cell_type == "code" and index > first_solution and index not in solutions \
+                and SKIP_TAG not in cell.metadata.get("tags", []):
             # JupyterLab's Run All goes on past this cell if it fails (an unfinished exercise above)
             cell.metadata["tags"] = cell.metadata.get("tags", []) + [SKIP_TAG]
-    unchecked = sorted(set(solutions) - {g.number for g in graded})
-    if unchecked:
-        raise ReleaseError(f"{name}: no self-check cell for Exercise(s) {', '.join(unchecked)}")
     return out, graded
 
 
@@ -169,7 +116,7 @@ os.environ.setdefault("COURSE_DATA_DIR", {data_dir!r})
 
 # Seconds per cell (nbgrader's default is 30): the Fashion-MNIST training cells need more on a
 # loaded machine.
-c.Execute.timeout = 600
+c.Execute.timeout = {timeout}
 
 # Notebooks 02, 05 and 06 write a GIF and training runs into build/ and runs/ beside the assignment
 # folder (autograded/<student>/build, .../runs): never copied between nbgrader's folders.
@@ -183,7 +130,7 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 def _config_text(exercises: list[GradedExercise], data_dir: Path) -> str:
     table = "\n".join(f"#   {g.notebook}.ipynb  Exercise {g.number}  {g.check_id}  {g.points} point(s)"
                       for g in exercises)
-    return CONFIG.format(assignment=ASSIGNMENT, course_id=COURSE_ID, data_dir=str(data_dir),
+    return CONFIG.format(assignment=ASSIGNMENT, course_id=COURSE_ID, data_dir=str(data_dir), timeout=CELL_TIMEOUT,
                          total=sum(g.points for g in exercises), table=table)
 
 
@@ -199,13 +146,9 @@ def export_course(notebooks: Path | str, out: Path | str, *, data_dir: Path | st
     from .data import data_root
     notebooks, out = Path(notebooks), Path(out)
     data_dir = Path(data_dir).resolve() if data_dir is not None else data_root()
-    converted = []
-    for path in sorted(notebooks.glob("*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
-        if any(marker_lines(cell.source) for cell in nb.cells):  # a malformed marker too: refused below
-            converted.append((path.name, *nbgrader_notebook(nb, path.name)))
+    converted = [(m.name, *nbgrader_notebook(m)) for m in load_course(notebooks).notebooks.values() if m.exercises]
     if not converted:
-        raise ReleaseError(f"no notebook in {notebooks} holds an exercise ({BEGIN})")
+        raise CourseError(f"no notebook in {notebooks} holds an exercise")
     source = out / "source" / assignment
     if source.is_dir():
         shutil.rmtree(source)  # a notebook removed from the course leaves the assignment too

@@ -1,15 +1,17 @@
 """Student release: instructor notebooks in, student notebooks out, nothing of an answer left.
 
-:func:`build_release` checks each notebook's exercise layout (:func:`check_layout`), replaces every
-solution block by ``# YOUR CODE HERE`` and ``raise NotImplementedError("Exercise N.k: ...")`` at the
-block's indentation, clears outputs, execution counts and metadata that could carry answers, adds
-the student-mode line and a line in the Checks cell, and scans every exercise's solution against
-all released notebooks and the ``course_utils`` sources (:func:`leak_scan`). It never writes into
-its source folder and never replaces a notebook the student has changed since it was released.
+:func:`build_release` reads each notebook's course model (:mod:`course_utils.course`, which checks
+its exercises and markers), replaces every solution block by ``# YOUR CODE HERE`` and ``raise
+NotImplementedError("Exercise N.k: ...")`` at the block's indentation, clears outputs, execution
+counts and metadata that could carry answers, and writes where the kernel will see them what the
+model says: the student-mode line in the first code cell, ``#| needs: N.k`` as the first line of
+every cell that needs an exercise, and a line in each Checks cell that requires every exercise. It
+then scans every exercise's solution against all released notebooks and the ``course_utils``
+sources (:func:`leak_scan`). It never writes into its source folder and never replaces a notebook
+the student has changed since it was released.
 """
 from __future__ import annotations
 
-import ast
 import copy
 import difflib
 import hashlib
@@ -20,15 +22,19 @@ from pathlib import Path
 
 import nbformat
 
-from .exercises import (CHECKS_HEADING, CHECKS_LINE, KEEP_CELL_METADATA, KEEP_NOTEBOOK_METADATA, RELEASE_KEY,
-                        SKIP_TAG, STUB_COMMENT, STUDENT_MODE_LINE, Exercise, ReleaseError, exercises_in, headings,
-                        marker_lines, solution_blocks, stub_message)
+from .course import KEY, NEEDS_LINE, SKIP_TAG, STUB_COMMENT, CourseError, Exercise, notebooks_in, read_model, read_notebook
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 LEAK_SHARE = 0.5  # an exercise leaks when this share of its secret solution lines appears elsewhere
 LINE_SIMILARITY = 0.8  # a solution line "appears" in a line sharing this share of its tokens, in order
 _TRIVIAL = re.compile(r"^(return|pass|else:|try:|finally:|\W*|return \w+|\w+|[\w.]+\(\)|[\w.]+ = [\w.]+)$")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
+
+RELEASE_KEY = "course_release"  # notebook metadata: {"sha256": hash of the released cell sources}
+KEEP_CELL_METADATA = ("tags", KEY)
+KEEP_NOTEBOOK_METADATA = ("kernelspec", "language_info", KEY)
+STUDENT_MODE_LINE = "from course_utils.student import student_mode; student_mode()  # skips cells of unfinished exercises"
+CHECKS_LINE = "from course_utils.outcome import require_exercises; require_exercises({numbers})"
 
 
 @dataclass
@@ -65,132 +71,54 @@ def _significant(line: str) -> bool:
     return bool(s) and not s.startswith("#") and not _TRIVIAL.match(s)
 
 
-def _check_names(nb) -> set[str]:
-    """Names under which the notebook imports course_utils.checks functions or the module itself."""
-    names = set()
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        try:
-            tree = ast.parse(cell.source)
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("course_utils.checks"):
-                names |= {a.asname or a.name for a in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.module == "course_utils":
-                names |= {a.asname or a.name for a in node.names if a.name == "checks"}
-            elif isinstance(node, ast.Import):
-                names |= {a.asname for a in node.names if a.name.startswith("course_utils.checks") and a.asname}
-                names |= {"course_utils" for a in node.names if a.name.startswith("course_utils.checks") and not a.asname}
-    return names
-
-
-def _calls_a_check(source: str, names: set[str]) -> bool:
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return False
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            f = node.func
-            while isinstance(f, ast.Attribute):
-                f = f.value
-            if isinstance(f, ast.Name) and f.id in names:
-                return True
-    return False
-
-
-def check_layout(nb, name: str = "notebook") -> None:
-    """Raise :class:`ReleaseError` unless each exercise heading is followed by exactly one solution
-    cell and then a cell calling a ``course_utils.checks`` function, before the next exercise heading;
-    and no solution block or marker-like line stands anywhere else."""
-    check_names = _check_names(nb)
-    current, heading_cell, solution_cell, check_cell = None, 0, None, None
-
-    def close():
-        if current is None:
-            return
-        where = f"{name}, cell {heading_cell} (Exercise {current.number})"
-        if solution_cell is None:
-            raise ReleaseError(f"{where}: no code cell with a {'### BEGIN SOLUTION'} block follows this heading")
-        if check_cell is None:
-            raise ReleaseError(f"{where}: no cell calling a course_utils.checks function follows the solution "
-                               f"cell (cell {solution_cell})")
-
-    for index, cell in enumerate(nb.cells, start=1):
-        where = f"{name}, cell {index}"
-        if cell.cell_type != "code":
-            lines = marker_lines(cell.source)
-            if lines:
-                raise ReleaseError(f"{where}, line {lines[0]}: solution marker outside a code cell ({cell.cell_type})")
-            found = headings(cell.source) if cell.cell_type == "markdown" else []
-            if len(found) > 1:
-                raise ReleaseError(f"{where}: {len(found)} exercise headings in one cell; give each its own cell")
-            if found:
-                close()
-                current, heading_cell, solution_cell, check_cell = found[0], index, None, None
-            continue
-        if solution_blocks(cell.source, where):
-            if current is None:
-                raise ReleaseError(f"{where}: solution block with no 'Exercise N.k' heading above it")
-            if solution_cell is not None:
-                raise ReleaseError(f"{where}: a second solution cell for Exercise {current.number} (the first is "
-                                   f"cell {solution_cell}); keep one solution cell per exercise (several blocks are fine)")
-            solution_cell = index
-        elif solution_cell is not None and check_cell is None and _calls_a_check(cell.source, check_names):
-            check_cell = index
-    close()
-
-
-def _stub_source(lines: list[str], blocks, exercise: Exercise) -> list[str]:
+def stub_source(lines: list[str], blocks, exercise: Exercise) -> list[str]:
+    """``lines`` with each solution block replaced by the exercise's two stub lines."""
+    lines = list(lines)
     for begin, end in reversed(blocks):
         indent = lines[begin][: len(lines[begin]) - len(lines[begin].lstrip())]
         lines[begin:end + 1] = [f"{indent}{STUB_COMMENT}",
-                                f"{indent}raise NotImplementedError({json.dumps(stub_message(exercise), ensure_ascii=False)})"]
+                                f"{indent}raise NotImplementedError({json.dumps(exercise.stub_message, ensure_ascii=False)})"]
     return lines
 
 
 def release_notebook(nb, name: str = "notebook") -> Released:
-    """The student version of ``nb`` and the solution lines it removed (layout checked first)."""
-    check_layout(nb, name)
+    """The student version of ``nb`` and the solution lines it removed (the model validated first)."""
+    model = read_model(nb, name)
     out = copy.deepcopy(nb)
-    out.metadata = {k: v for k, v in nb.metadata.items() if k in KEEP_NOTEBOOK_METADATA and k != RELEASE_KEY}
+    out.metadata = {k: v for k, v in nb.metadata.items() if k in KEEP_NOTEBOOK_METADATA}
     released = Released(name, out)
-    exercises = exercises_in(nb)
-    current = None
-    first_code, after_exercise = True, False
-    checks_heading = False
-    for index, cell in enumerate(out.cells, start=1):
+    solutions = {e.solution: e for e in model.exercises}
+    first_solution = min(solutions, default=len(nb.cells))
+    numbers = ", ".join(json.dumps(n) for n in model.numbers)
+    code_cells = [i for i, c in enumerate(out.cells) if c.cell_type == "code"]
+    for index, cell in enumerate(out.cells):
         cell.metadata = {k: v for k, v in cell.metadata.items() if k in KEEP_CELL_METADATA}
         if cell.cell_type != "code":
-            found = headings(cell.source) if cell.cell_type == "markdown" else []
-            current = found[-1] if found else current
-            checks_heading = bool(CHECKS_HEADING.search(cell.source)) if cell.cell_type == "markdown" else checks_heading
             continue
         cell.outputs, cell.execution_count = [], None
         lines = cell.source.splitlines()
-        blocks = solution_blocks(cell.source, f"{name}, cell {index}")
-        if blocks:
+        if index in solutions:
+            exercise = solutions[index]
+            blocks = model.solution_blocks(exercise)
             for begin, end in blocks:
-                released.solutions += [SolutionLine(current.number, name, index, i + 1, lines[i])
+                released.solutions += [SolutionLine(exercise.number, name, index + 1, i + 1, lines[i])
                                        for i in range(begin + 1, end)]
-            cell.source = "\n".join(_stub_source(lines, blocks, current))
-            after_exercise = True
-        else:
-            if after_exercise and SKIP_TAG not in cell.metadata.get("tags", []):
-                cell.metadata["tags"] = list(cell.metadata.get("tags", [])) + [SKIP_TAG]
-        if exercises and first_code:
-            cell.source = cell.source.rstrip("\n") + "\n" + STUDENT_MODE_LINE
-        if exercises and checks_heading:  # no Checks cell may pass while an exercise does not
-            line = CHECKS_LINE.format(numbers=", ".join(json.dumps(e.number) for e in exercises))
-            cell.source = line + "\n" + cell.source  # first: an unfinished exercise is the cause to show
-        first_code = False
-    for index, cell in enumerate(nb.cells, start=1):  # what the instructor notebook shows outside solutions
+            lines = stub_source(lines, blocks, exercise)
+        elif index > first_solution and SKIP_TAG not in cell.metadata.get("tags", []):
+            # Run All goes on past this cell if it fails (a wrong answer's check, a student's error)
+            cell.metadata["tags"] = list(cell.metadata.get("tags", [])) + [SKIP_TAG]
+        if index in model.needs:
+            lines = [NEEDS_LINE + ", ".join(model.needs[index])] + lines
+        if model.exercises and index in model.checks:  # no Checks cell may pass while an exercise does not
+            lines = [CHECKS_LINE.format(numbers=numbers)] + lines
+        if model.exercises and code_cells and index == code_cells[0]:
+            lines = lines + [STUDENT_MODE_LINE]
+        cell.source = "\n".join(lines)
+    for index, cell in enumerate(nb.cells):  # what the instructor notebook shows outside solutions
         lines = cell.source.splitlines()
         inside = set()
-        if cell.cell_type == "code":
-            for begin, end in solution_blocks(cell.source, f"{name}, cell {index}"):
+        if index in solutions:
+            for begin, end in model.solution_blocks(solutions[index]):
                 inside |= set(range(begin, end + 1))
         released.public |= {_norm(line) for i, line in enumerate(lines) if i not in inside}
     return released
@@ -305,14 +233,14 @@ def _notebooks(sources: list[Path]) -> list[Path]:
     paths = []
     for src in sources:
         if not src.exists():
-            raise ReleaseError(f"{src}: no such file or folder")
+            raise CourseError(f"{src}: no such file or folder")
         if src.is_dir():
-            found = sorted(src.glob("*.ipynb"))
+            found = notebooks_in(src)
             if not found:
-                raise ReleaseError(f"{src}: no notebooks (*.ipynb) in this folder")
+                raise CourseError(f"{src}: no notebooks (*.ipynb) in this folder")
             paths += found
         elif src.suffix != ".ipynb":
-            raise ReleaseError(f"{src}: not a notebook (.ipynb)")
+            raise CourseError(f"{src}: not a notebook (.ipynb)")
         else:
             paths.append(src)
     return paths
@@ -347,7 +275,7 @@ def _write(student, dest: Path) -> Written:
 def build_release(sources, out: Path | str, package_dir: Path | None = PACKAGE_DIR) -> list[Written]:
     """Release the notebooks ``sources`` (folders or .ipynb files) into the folder ``out``.
 
-    Raises :class:`ReleaseError` (nothing written) for a missing source, an ``out`` that is a file
+    Raises :class:`CourseError` (nothing written) for a missing source, an ``out`` that is a file
     or lies in a source folder, a malformed exercise, or a leak. A student notebook changed since
     it was released is kept; the new version is written beside it as ``NAME.new.ipynb``.
     """
@@ -355,20 +283,20 @@ def build_release(sources, out: Path | str, package_dir: Path | None = PACKAGE_D
     out = Path(out)
     paths = _notebooks(sources)
     if out.exists() and not out.is_dir():
-        raise ReleaseError(f"--out {out}: is a file, not a folder")
+        raise CourseError(f"--out {out}: is a file, not a folder")
     for folder in {p.parent for p in paths}:
         if _inside(out, folder):
-            raise ReleaseError(f"--out {out}: lies in the source folder {folder}; the release would replace the "
+            raise CourseError(f"--out {out}: lies in the source folder {folder}; the release would replace the "
                                "solutions. Choose a folder outside it (e.g. student/)")
     releases = []
     for path in paths:
         try:
-            nb = nbformat.read(path, as_version=4)
+            nb = read_notebook(path)
         except Exception as e:
-            raise ReleaseError(f"{path}: not a readable notebook ({type(e).__name__})") from None
+            raise CourseError(f"{path}: not a readable notebook ({type(e).__name__})") from None
         releases.append(release_notebook(nb, path.name))
     leaks = leak_scan(releases, package_dir)
     if leaks:
-        raise ReleaseError(f"solution lines found outside their exercise ({len(leaks)}):\n  " + "\n  ".join(leaks))
+        raise CourseError(f"solution lines found outside their exercise ({len(leaks)}):\n  " + "\n  ".join(leaks))
     out.mkdir(parents=True, exist_ok=True)
     return [_write(r.notebook, out / r.name) for r in releases]

@@ -139,7 +139,7 @@ def runs_root() -> Path:
     return Path(os.environ.get(RUNS_DIR_ENV) or Path("..") / "runs")
 
 
-def start_run(name: str, config: dict[str, Any], root: Path | str = "runs", *, device: str | None = None) -> Run:
+def start_run(name: str, config: dict[str, Any], root: Path | str | None = None, *, device: str | None = None) -> Run:
     """Start a new run: a new folder ``root/name/<timestamp>`` holding ``config.json``.
 
     Nothing of an earlier run is touched, except that the TensorBoard writer of the previous run
@@ -148,13 +148,14 @@ def start_run(name: str, config: dict[str, Any], root: Path | str = "runs", *, d
     Args:
         name: the experiment's name, one plain folder name (see :func:`check_run_name`).
         config: the configuration to record (JSON; other values are written as text).
-        root: the folder holding all runs (TensorBoard's ``--logdir``).
+        root: the folder holding all runs (TensorBoard's ``--logdir``); default :func:`runs_root`.
         device: the device trained on, recorded with the versions of Python, torch and NumPy.
 
     Returns:
         the :class:`Run`; ``run.dir`` is its folder.
     """
     check_run_name(name)
+    root = runs_root() if root is None else root
     key = (Path(root).resolve(), name)
     previous = _open_runs.pop(key, None)
     if previous is not None:

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from course_utils.data import IdxFile
+from course_utils.execute import CELL_TIMEOUT
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -165,7 +166,7 @@ def nbconvert_execute(tmp_path_factory):
             copy_without_outputs(REPO / "notebooks" / name, root / "notebooks" / name)
             proc = subprocess.run(
                 [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--output-dir", str(root / "executed"),
-                 "--ExecutePreprocessor.timeout=600", name],
+                 f"--ExecutePreprocessor.timeout={CELL_TIMEOUT}", name],
                 cwd=root / "notebooks", capture_output=True, text=True, timeout=1200,
                 env={k: v for k, v in os.environ.items() if k != "COURSE_RUNS_DIR"})  # runs/ beside notebooks/, as for a user
             done[name] = (proc, root / "executed" / name, root)

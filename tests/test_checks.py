@@ -10,6 +10,7 @@ the result: the correct answers pass, each wrong answer fails with its own messa
 from __future__ import annotations
 
 import json
+import linecache
 import os
 import re
 import sys
@@ -27,33 +28,26 @@ import torch  # noqa: E402
 
 from course_utils import checks  # noqa: E402
 from course_utils.checks import FAILED, NOT_ATTEMPTED, PASSED, ExerciseFailed, Miss, compare  # noqa: E402
-from course_utils.exercises import BEGIN, END, exercises_in  # noqa: E402
+from course_utils.checks.core import NOT_ATTEMPTED_MESSAGE  # noqa: E402
+from course_utils.course import BEGIN, END, load_course  # noqa: E402
+from course_utils.outcome import latest  # noqa: E402
 from course_utils.release import release_notebook  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from wrong_answers import EXPECT, RIGHT, WRONG, blocks  # noqa: E402
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-HEADING = re.compile(r"^#{1,6}\s*Exercise\s+(\d+\.\d+)", re.M)
-CALL = re.compile(r"^(check_\w+)\((\w+)\)\s*$", re.M)
+COURSE = load_course(NOTEBOOKS)
+CHECKS = checks.all_checks()
 
 
 def _exercise_cells() -> dict[str, dict]:
-    """exercise -> notebook path, index of the first code cell, of the solution cell, check name and argument."""
+    """exercise -> notebook path, index of its first code cell, of the solution and the check cell (the model's)."""
     found = {}
-    for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
-        first = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
-        current = None
-        for i, cell in enumerate(nb.cells):
-            if cell.cell_type == "markdown" and HEADING.search(cell.source):
-                current = HEADING.findall(cell.source)[-1]
-            elif cell.cell_type == "code" and current and BEGIN in cell.source:
-                found[current] = dict(path=path, setup=first, solution=i)
-            elif cell.cell_type == "code" and current in found and CALL.search(cell.source):
-                check, arg = CALL.search(cell.source).groups()
-                found[current].update(check=check, arg=arg)
-                current = None
+    for model, exercise in COURSE.exercises:
+        first = next(i for i, c in enumerate(model.notebook.cells) if c.cell_type == "code")
+        found[exercise.number] = dict(path=NOTEBOOKS / model.name, setup=first, solution=exercise.solution,
+                                      check=exercise.check)
     return found
 
 
@@ -115,15 +109,24 @@ def notebook_answer(exercise: str) -> str:
 
 
 def run_check(exercise: str, source: str, **kwargs):
-    """Execute a solution cell's ``source`` in the notebook's namespace and call the exercise's check on it."""
+    """Execute a solution cell's ``source`` in the notebook's namespace, then the exercise's check
+    cell as the notebook has it; returns what the check returned (``kwargs`` go to the check)."""
     info = EXERCISES[exercise]
     ns, dtype = _setup_namespace(info["path"], info["setup"])
     ns = dict(ns)
+    check, returned = CHECKS[exercise], []
+    for name in [n for n, v in ns.items() if v is check]:
+        ns[name] = lambda *a, **k: returned.append(check(*a, **k, **kwargs)) or returned[-1]
     before = torch.get_default_dtype()
     torch.set_default_dtype(dtype)
+    cell = f"<cell: {info['path'].name}, exercise {exercise}>"  # named and cached as IPython names a cell
+    linecache.cache[cell] = (len(source), None, source.splitlines(True), cell)
     try:
-        exec(compile(source, f"{info['path'].name}[exercise {exercise}]", "exec"), ns)
-        return getattr(checks, info["check"])(ns[info["arg"]], **kwargs)
+        exec(compile(source, cell, "exec"), ns)
+        check_source = nbformat.read(info["path"], as_version=4).cells[info["check"]].source
+        exec(compile(check_source, f"{info['path'].name}[check {exercise}]", "exec"), ns)
+        assert returned, f"the check cell of Exercise {exercise} does not call its check"
+        return returned[-1]
     finally:
         torch.set_default_dtype(before)
 
@@ -143,11 +146,8 @@ WRONG_CASES = [(ex, i) for ex in sorted(WRONG) for i in range(len(WRONG[ex]))]
 RIGHT_CASES = [(ex, i) for ex in sorted(RIGHT) for i in range(len(RIGHT[ex]))]
 
 
-def test_every_exercise_is_found_with_its_check():
-    announced = {e.number for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")
-                 for e in exercises_in(nbformat.read(p, as_version=4))}
-    assert set(EXERCISES) == announced
-    assert all("check" in info for info in EXERCISES.values()), EXERCISES
+def test_every_exercise_of_the_course_has_a_check_and_every_check_an_exercise():
+    assert set(EXERCISES) == set(CHECKS)
 
 
 def test_every_exercise_has_at_least_two_wrong_answers_with_messages():
@@ -161,7 +161,7 @@ def test_every_exercise_has_at_least_two_wrong_answers_with_messages():
 def test_notebook_answer_passes(exercise):
     result = run_check(exercise, solution_source(exercise))
     assert result.status == PASSED, result
-    assert checks.RESULTS[exercise].status == PASSED
+    assert latest(exercise).status == PASSED
 
 
 @pytest.mark.parametrize("exercise, i", RIGHT_CASES)
@@ -176,8 +176,8 @@ def test_stub_is_not_attempted_without_traceback(exercise):
     assert "NotImplementedError" in source and BEGIN not in source
     result = run_check(exercise, source)  # no exception: the notebook keeps running
     assert result.status == NOT_ATTEMPTED
-    assert str(result) == f"… Exercise {exercise}: not attempted. Fill in the code above, run it, then run this cell"
-    assert checks.RESULTS[exercise] == result
+    assert str(result) == f"… Exercise {exercise}: not attempted. {NOT_ATTEMPTED_MESSAGE}"
+    assert latest(exercise) == result
 
 
 @pytest.mark.parametrize("exercise, i", WRONG_CASES)
@@ -188,7 +188,7 @@ def test_wrong_answer_fails_with_its_message(exercise, i):
     assert message.startswith(f"✗ Exercise {exercise}: failed. ")
     assert EXPECT[exercise][i] in message, message
     assert err.value._render_traceback_() == [message]
-    assert checks.RESULTS[exercise].status == FAILED
+    assert latest(exercise).status == FAILED
     assert "your code raised" not in message  # a specific message, not the generic crash report
 
 
@@ -243,8 +243,16 @@ def test_refused_shortcuts_are_restored_afterwards():
     assert torch.Tensor.backward.__name__ == "backward" and torch.autograd.grad.__name__ == "grad"
 
 
-def test_evaluate_gets_the_model_on_the_notebooks_device():
-    from course_utils import pick_device
+def test_evaluate_gets_the_model_on_the_notebooks_device(monkeypatch):
+    """The check puts its model where the notebook puts its own: on pick_device()'s device."""
+    import course_utils.env
+    asked = []
+
+    def pick_device():
+        asked.append(torch.device("cpu"))
+        return asked[-1]
+
+    monkeypatch.setattr(course_utils.env, "pick_device", pick_device)
     seen = []
 
     def evaluate(model, loader):
@@ -252,7 +260,7 @@ def test_evaluate_gets_the_model_on_the_notebooks_device():
         raise NotImplementedError("Exercise 5.2")
 
     assert checks.check_evaluate(evaluate).status == NOT_ATTEMPTED
-    assert seen == [pick_device()] or seen[0].type == pick_device().type
+    assert len(asked) == 1 and seen == asked, (asked, seen)
 
 
 def test_another_generator_is_found_when_two_of_its_estimates_coincide():
@@ -275,9 +283,12 @@ def test_another_generator_is_found_when_two_of_its_estimates_coincide():
     assert result.status == FAILED and "rng you are given" in result.message, result.message
 
 
-def test_crashing_answer_is_a_failure_with_the_error():
-    result = checks.check_mlp_forward(lambda mlp, X: X @ np.ones((3, 3)), raise_on_fail=False)
-    assert result.status == FAILED and "your code raised ValueError" in result.message
+def test_crashing_answer_is_a_failure_with_the_error_and_the_line_of_the_students_code():
+    answer = "h = X\nout = h @ np.ones((3, 3))\nreturn out"
+    line = _with_blocks(solution_source("2.2"), blocks(answer)).splitlines().index("    out = h @ np.ones((3, 3))") + 1
+    result = run_answer("2.2", answer, raise_on_fail=False)
+    assert result.status == FAILED and "your code raised ValueError" in result.message, result.message
+    assert f"(in `forward`, line {line} of its cell: `out = h @ np.ones((3, 3))`)" in result.message, result.message
 
 
 def test_compare_messages():
@@ -302,5 +313,5 @@ def test_compare_reports_a_difference_not_a_relative_error_against_zero():
 
 def test_results_hold_status_and_message_per_exercise_for_the_grader():
     run_answer("6.2", WRONG["6.2"][0], raise_on_fail=False)
-    graded = json.loads(json.dumps({k: [v.status, v.message] for k, v in checks.RESULTS.items()}))
-    assert graded["6.2"][0] == FAILED and EXPECT["6.2"][0] in graded["6.2"][1]
+    graded = json.loads(json.dumps([latest("6.2").status, latest("6.2").message]))
+    assert graded[0] == FAILED and EXPECT["6.2"][0] in graded[1]

@@ -2,6 +2,7 @@
 code 1 (never a traceback), nothing a student or instructor wrote is lost, and grading cannot be
 fooled by a submission that deletes its headings or writes its own results."""
 import hashlib
+import re
 import shutil
 import subprocess
 import sys
@@ -10,7 +11,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.exercises import RELEASE_KEY
+from course_notebooks import check, code, make_nb, md, solution, statement
+
+from course_utils.release import RELEASE_KEY
 
 pytestmark = pytest.mark.notebook  # starts Jupyter kernels
 
@@ -36,22 +39,40 @@ def digest(folder: Path) -> dict[str, str]:
 
 
 def notebook(*cells):
-    nb = nbformat.v4.new_notebook()
-    for kind, source in cells:
-        nb.cells.append(nbformat.v4.new_markdown_cell(source) if kind == "md" else nbformat.v4.new_code_cell(source))
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    return nb
+    """A notebook of no course (no course metadata)."""
+    return make_nb(*cells, id=None)
 
 
-TINY = notebook(
-    ("md", "# Tiny"),
-    ("code", "from course_utils.checks import check_boundary_line"),
-    ("md", "### Exercise 2.1 · Where is the line?"),
-    ("code", "def boundary_line(model):\n    ### BEGIN SOLUTION\n    weights = model.coef_.ravel()\n"
-             "    return float(-weights[0] / weights[1]), float(-model.intercept_.item() / weights[1])\n"
-             "    ### END SOLUTION"),
-    ("code", "check_boundary_line(boundary_line)"),
+TINY = make_nb(
+    md("# Tiny"),
+    code("import numpy as np\nfrom course_utils.checks import check_boundary_line, check_mlp_forward"),
+    statement("2.1", "Where is the line?"),
+    solution("2.1", "def boundary_line(model):\n    ### BEGIN SOLUTION\n    weights = model.coef_.ravel()\n"
+                    "    return float(-weights[0] / weights[1]), float(-model.intercept_.item() / weights[1])\n"
+                    "    ### END SOLUTION"),
+    check("2.1", "check_boundary_line(boundary_line)"),
+    statement("2.2", "The MLP's forward pass by hand"),
+    solution("2.2", "def forward(mlp, X):\n    ### BEGIN SOLUTION\n    a = X\n"
+                    "    for W, b in zip(mlp.coefs_[:-1], mlp.intercepts_[:-1]):\n        a = np.maximum(a @ W + b, 0)\n"
+                    "    z = a @ mlp.coefs_[-1] + mlp.intercepts_[-1]\n    return 1 / (1 + np.exp(-z[:, 0]))\n"
+                    "    ### END SOLUTION"),
+    check("2.2", "check_mlp_forward(forward)"),
+    id="99_tiny",
 )
+NOT_ATTEMPTED = {("99_tiny.ipynb", "2.1"): "not", ("99_tiny.ipynb", "2.2"): "not"}  # "not attempted"
+
+
+def with_wrong_answers(path: Path) -> None:
+    """Both exercises of a released tiny notebook answered wrong (the sign of the slope, a missing sigmoid)."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if "def boundary_line" in cell.source:
+            cell.source = ("def boundary_line(model):\n    w = model.coef_.ravel()\n"
+                           "    return float(w[0] / w[1]), float(-model.intercept_.item() / w[1])")
+        elif "def forward" in cell.source:
+            cell.source = ("def forward(mlp, X):\n    a = X\n    for W, b in zip(mlp.coefs_[:-1], mlp.intercepts_[:-1]):\n"
+                           "        a = np.maximum(a @ W + b, 0)\n    return (a @ mlp.coefs_[-1] + mlp.intercepts_[-1])[:, 0]")
+    nbformat.write(nb, path)
 
 
 @pytest.fixture(scope="module")
@@ -162,52 +183,68 @@ def test_run_on_a_missing_notebook_is_a_one_line_error(tmp_path):
 
 # ---------------------------------------------------------------- check: grading that cannot be fooled (short kernels)
 
+ROW = re.compile(r"^(.*?)\s+(\d+\.\d+)\s+(passed|failed|not attempted)\b")
+
+
 def graded(proc) -> dict[tuple[str, str], str]:
+    """{(file, exercise): first word of the result} from check's table (file names may hold spaces)."""
     rows = proc.stdout.splitlines()
     assert rows and rows[0].split() == ["notebook", "exercise", "result", "message"], proc.stdout + proc.stderr
     assert sum(r.split()[:2] == ["notebook", "exercise"] for r in proc.stdout.splitlines()) == 1
-    return {(r.split()[0], r.split()[1]): r.split(None, 3)[2] for r in rows[1:]}
+    found = {}
+    for r in rows[1:]:
+        m = ROW.match(r)
+        assert m, r
+        found[(m.group(1), m.group(2))] = m.group(3).split()[0]
+    return found
 
 
 def test_a_batch_reports_every_file_and_fails_if_any_failed(course):
     (course / "student" / "notes.ipynb").write_text("not json")
-    nbformat.write(notebook(("code", "x = 1")), course / "student" / "00_no_exercises.ipynb")
-    proc = cli("check", course / "student" / "notes.ipynb", course / "student" / "00_no_exercises.ipynb",
-               course / "student" / "99_tiny.ipynb", "--instructor", course / "notebooks")
+    nbformat.write(make_nb(code("x = 1"), id="00_intro"), course / "notebooks" / "00_intro.ipynb")
+    nbformat.write(make_nb(code("x = 1"), id="00_intro"), course / "student" / "00_intro.ipynb")
+    nbformat.write(notebook(code("x = 1")), course / "student" / "other_course.ipynb")
+    proc = cli("check", course / "student" / "notes.ipynb", course / "student" / "00_intro.ipynb",
+               course / "student" / "other_course.ipynb", course / "student" / "99_tiny.ipynb",
+               "--instructor", course / "notebooks")
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert "notes.ipynb: not a notebook" in proc.stderr and "skipped" in proc.stderr and "00_no_exercises" in proc.stderr
-    assert graded(proc) == {("99_tiny.ipynb", "2.1"): "not"}  # "not attempted"
+    assert "notes.ipynb: not a notebook" in proc.stderr
+    assert "skipped " in proc.stderr and "00_intro.ipynb has no exercises" in proc.stderr, "a notebook without exercises may be skipped"
+    assert "other_course.ipynb: not a notebook of this course" in proc.stderr, "an unknown notebook is an error, not a skip"
+    assert graded(proc) == NOT_ATTEMPTED
 
 
 def test_deleting_the_exercise_headings_does_not_escape_grading(course):
     nb = nbformat.read(course / "student" / "99_tiny.ipynb", as_version=4)
     nb.cells = [c for c in nb.cells if "Exercise" not in c.source or c.cell_type == "code"]
     nb.cells = [c for c in nb.cells if "check_boundary_line(boundary_line)" not in c.source]
+    for cell in nb.cells:
+        cell.metadata.pop("course", None)  # the exercises' metadata gone too; the notebook's id stays
     nbformat.write(nb, course / "student" / "99_tiny.ipynb")
     proc = cli("check", course / "student" / "99_tiny.ipynb", "--instructor", course / "notebooks")
     assert proc.returncode == 1
-    assert graded(proc) == {("99_tiny.ipynb", "2.1"): "failed"}
+    assert graded(proc) == {("99_tiny.ipynb", "2.1"): "failed", ("99_tiny.ipynb", "2.2"): "not"}
     assert "its self-check did not run" in proc.stdout
 
 
 def test_results_written_by_the_submission_are_not_believed(course):
     nb = nbformat.read(course / "student" / "99_tiny.ipynb", as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(
-        "import course_utils.checks as C\n"
+        "import course_utils.outcome as C\n"
         "from IPython.display import publish_display_data\n"
-        "C.RESULTS['2.1'] = C.CheckResult('2.1', 'passed')\n"
+        "C._latest['2.1'] = C.CheckResult('2.1', 'passed')\n"
         "publish_display_data({'application/x-course-check+json': {'token': 'guess', 'exercise': '2.1', "
         "'status': 'passed', 'message': ''}})\n"
         "print('COURSE-RESULTS {\"2.1\": [\"passed\", \"\"]}')"))
     nbformat.write(nb, course / "student" / "99_tiny.ipynb")
     proc = cli("check", course / "student" / "99_tiny.ipynb", "--instructor", course / "notebooks")
-    assert proc.returncode == 1 and graded(proc) == {("99_tiny.ipynb", "2.1"): "not"}
+    assert proc.returncode == 1 and graded(proc) == NOT_ATTEMPTED
 
 
 def test_check_writes_each_notebook_as_it_ran_without_the_graders_additions(course):
     out = course / "executed"
     proc = cli("check", course / "student", "--instructor", course / "notebooks", "--executed", out)
-    assert proc.returncode == 1 and graded(proc) == {("99_tiny.ipynb", "2.1"): "not"}
+    assert proc.returncode == 1 and graded(proc) == NOT_ATTEMPTED
     submitted = nbformat.read(course / "student" / "99_tiny.ipynb", as_version=4)
     ran = nbformat.read(out / "99_tiny.ipynb", as_version=4)
     assert [c.source for c in ran.cells] == [c.source for c in submitted.cells], "the student's cells, no grader cell"
@@ -234,7 +271,7 @@ def test_check_that_cannot_write_an_executed_copy_says_so_and_still_grades(cours
     in_the_way.write_text("mine")
     proc = cli("check", course / "student", "--instructor", course / "notebooks", "--executed", in_the_way)
     assert_one_line_error(proc, "cannot write the executed copy of", "99_tiny.ipynb")
-    assert graded(proc) == {("99_tiny.ipynb", "2.1"): "not"} and in_the_way.read_text() == "mine"
+    assert graded(proc) == NOT_ATTEMPTED and in_the_way.read_text() == "mine"
 
 
 def test_a_timeout_becomes_a_failed_row(course):
@@ -243,7 +280,7 @@ def test_a_timeout_becomes_a_failed_row(course):
     nbformat.write(nb, course / "student" / "99_tiny.ipynb")
     proc = cli("check", course / "student" / "99_tiny.ipynb", "--instructor", course / "notebooks", "--timeout", "3")
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert graded(proc) == {("99_tiny.ipynb", "2.1"): "failed"}
+    assert graded(proc) == {("99_tiny.ipynb", "2.1"): "failed", ("99_tiny.ipynb", "2.2"): "failed"}
     assert "the notebook stopped (a cell ran longer than 3 s (timeout))" in proc.stdout
 
 
@@ -253,15 +290,68 @@ def test_a_dead_kernel_becomes_a_failed_row(course):
     nbformat.write(nb, course / "student" / "99_tiny.ipynb")
     proc = cli("check", course / "student" / "99_tiny.ipynb", "--instructor", course / "notebooks", timeout=300)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert graded(proc) == {("99_tiny.ipynb", "2.1"): "failed"}
+    assert graded(proc) == {("99_tiny.ipynb", "2.1"): "failed", ("99_tiny.ipynb", "2.2"): "failed"}
     assert "the notebook stopped (the kernel died" in proc.stdout
 
 
-def test_the_shipped_list_grades_a_student_repository_without_instructor_notebooks(tmp_path):
-    """A student's repository (GitHub Classroom): no instructor notebooks, the list in the package."""
-    from course_utils.grading import expected_exercises
-    assert expected_exercises("04_from_scratch_layers.ipynb", instructor_dir=tmp_path) == ["4.1", "4.2", "4.3", "4.4"]
-    assert expected_exercises("00_environment_check.ipynb", instructor_dir=tmp_path) == []
+def test_the_checks_grade_a_student_repository_without_instructor_notebooks(monkeypatch, tmp_path):
+    """A student's repository (GitHub Classroom): no instructor notebooks; the course as the checks know it."""
+    import course_utils.grading as G
+    monkeypatch.setattr(G, "INSTRUCTOR_DIR", tmp_path / "absent")
+    course = G.instructor_course()
+    assert course.notebooks["04_from_scratch_layers"].numbers == ["4.1", "4.2", "4.3", "4.4"]
+    assert course.notebooks["00_environment_check"].numbers == []
+    real = G.load_course(REPO / "notebooks")
+    assert {cid: sorted(m.numbers) for cid, m in course.notebooks.items()} == \
+        {cid: sorted(m.numbers) for cid, m in real.notebooks.items()}, "the checks and the notebooks agree"
+
+
+# ---------------------------------------------------------------- renamed copies, missing and doubled notebooks
+
+@pytest.mark.parametrize("name", ["Copy of 99_tiny.ipynb", "99_tiny (1).ipynb", "tiny_homework.ipynb"])
+def test_a_renamed_copy_is_graded_as_its_course_notebook(course, name):
+    (course / "student" / "99_tiny.ipynb").rename(course / "student" / name)
+    with_wrong_answers(course / "student" / name)
+    proc = cli("check", course / "student" / name, "--instructor", course / "notebooks")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert graded(proc) == {(name, "2.1"): "failed", (name, "2.2"): "failed"}, proc.stdout
+
+
+def test_a_copy_that_lost_its_metadata_falls_back_to_its_file_name(course):
+    path = course / "student" / "Copy of 99_tiny (2).ipynb"
+    (course / "student" / "99_tiny.ipynb").rename(path)
+    with_wrong_answers(path)
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata.pop("course")
+    for cell in nb.cells:
+        cell.metadata.pop("course", None)
+    nbformat.write(nb, path)
+    proc = cli("check", path, "--instructor", course / "notebooks")
+    assert {k[1]: v for k, v in graded(proc).items()} == {"2.1": "failed", "2.2": "failed"}, proc.stdout
+    nbformat.write(nb, course / "student" / "homework.ipynb")  # nothing left to say which notebook it is
+    assert_one_line_error(cli("check", course / "student" / "homework.ipynb", "--instructor", course / "notebooks"),
+                          "homework.ipynb: not a notebook of this course")
+
+
+def test_a_folder_is_graded_against_the_whole_course(course):
+    nbformat.write(make_nb(md("# More"), code("from course_utils.checks import check_rmsprop"),
+                           statement("4.2", "RMSprop"),
+                           solution("4.2", "def rmsprop(w, g, s, lr=0.01, alpha=0.99, eps=1e-8):\n"
+                                           "    ### BEGIN SOLUTION\n    s = alpha * s + (1 - alpha) * g**2\n"
+                                           "    return w - lr * g / (np.sqrt(s) + eps), s\n    ### END SOLUTION"),
+                           check("4.2", "check_rmsprop(rmsprop)"), id="98_more"), course / "notebooks" / "98_more.ipynb")
+    proc = cli("check", course / "student", "--instructor", course / "notebooks")
+    assert proc.returncode == 1
+    assert graded(proc) == {**NOT_ATTEMPTED, ("98_more.ipynb", "4.2"): "failed"}
+    assert "not submitted" in next(r for r in proc.stdout.splitlines() if r.startswith("98_more.ipynb"))
+
+
+def test_two_files_of_one_notebook_are_an_error_naming_both(course):
+    shutil.copy(course / "student" / "99_tiny.ipynb", course / "student" / "Copy of 99_tiny.ipynb")
+    proc = cli("check", course / "student", "--instructor", course / "notebooks")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "Copy of 99_tiny.ipynb" in proc.stderr and "99_tiny.ipynb are both notebook 99_tiny.ipynb" in proc.stderr
+    assert all(v == "failed" for v in graded(proc).values()) and "more than one submission holds it" in proc.stdout
 
 
 # ---------------------------------------------------------------- the executor: our kernels speak IPC, quietly

@@ -18,14 +18,17 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from course_utils import checks
 from course_utils.__main__ import main
-from course_utils.exercises import BEGIN, END, SKIP_TAG, ReleaseError, exercises_in, solution_blocks
+from course_notebooks import check, code, make_nb, md, solution, statement
+
+from course_utils.course import BEGIN, END, KEY, SKIP_TAG, CourseError, course_id, load_course, read_model, solution_blocks
+from course_utils.nbgrader_export import ASSIGNMENT, COURSE_ID, export_course, nbgrader_notebook
+from course_utils.outcome import ExerciseNotPassed, forget, require_exercises
 from course_utils.release import leak_scan, release_notebook
-from course_utils.nbgrader_export import (ASSIGNMENT, COURSE_ID, ExerciseNotPassed, export_course,
-                                          nbgrader_notebook, require_passed)
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
-WITH_EXERCISES = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb") if BEGIN in p.read_text(encoding="utf-8"))
+COURSE = load_course(NOTEBOOKS)
+WITH_EXERCISES = sorted(m.name for m in COURSE.notebooks.values() if m.exercises)
 # 2.1 with the slope's sign lost: a plausible wrong answer (tests/wrong_answers.py wins when it has one)
 OWN_WRONG_2_1 = "(w1, w2), b = model.coef_[0], model.intercept_[0]\nreturn w1 / w2, -b / w2"
 
@@ -52,7 +55,7 @@ def test_every_notebook_with_exercises_is_in_the_one_assignment(exported):
     course, graded = exported
     assert len(WITH_EXERCISES) >= 4
     assert sorted(p.name for p in (course / "source" / ASSIGNMENT).iterdir()) == WITH_EXERCISES
-    announced = [e.number for name in WITH_EXERCISES for e in exercises_in(nbformat.read(NOTEBOOKS / name, as_version=4))]
+    announced = [e.number for m, e in COURSE.exercises]
     assert [g.number for g in graded] == announced and len(announced) >= 10
     assert {"2.1", "4.4", "5.2", "6.2"} <= set(announced)
     assert all(g.points == 1 for g in graded)
@@ -79,12 +82,13 @@ def test_cells_carry_the_metadata_nbgrader_expects(exported):
                 solutions[meta["grade_id"]] = cell.source
             elif meta["grade"]:
                 assert meta["locked"] and meta["points"] == 1 and cell.cell_type == "code"
-                assert f"require_passed({meta['grade_id'][2:5].replace('_', '.')!r})" in cell.source
+                assert f"require_exercises({meta['grade_id'][2:5].replace('_', '.')!r})" in cell.source
                 assert SKIP_TAG in cell.metadata["tags"]  # Run All goes on past a failing check
                 tests[meta["grade_id"]] = cell.source
             else:
                 assert meta["locked"], f"{name}: a cell students may edit that is not an answer cell"
             assert "student_mode" not in cell.source  # see test_student_mode_is_not_in_the_nbgrader_release
+        assert course_id(nb) == Path(name).stem, "an exported notebook is still recognised by check"
     assert sorted(solutions) == sorted(g.solution_id for g in graded)
     assert sorted(tests) == sorted(g.check_id for g in graded)
     assert solutions["ex2_1-solution"].startswith("def boundary_line(model):")
@@ -117,34 +121,28 @@ def test_config_points_graded_kernels_at_the_prepared_data(exported, monkeypatch
     assert os.environ["COURSE_DATA_DIR"] == "/elsewhere", "an instructor's own setting must win"
 
 
-def _exercise_notebook(solution: str, check: str = "check_rmsprop(rmsprop)", heading="### Exercise 4.2 · RMSprop"):
-    return nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("# A notebook"),
-        nbformat.v4.new_code_cell("from course_utils.checks import check_layer_backward, check_rmsprop"),
-        nbformat.v4.new_markdown_cell(heading), nbformat.v4.new_code_cell(solution),
-        nbformat.v4.new_code_cell(check)])
+def _exercise_notebook(body: str, check_source: str = "check_rmsprop(rmsprop)", number: str = "4.2"):
+    return make_nb(md("# A notebook"), code("from course_utils.checks import check_layer_backward, check_rmsprop"),
+                   statement(number, "RMSprop"), solution(number, body), check(number, check_source), id="04_x")
 
 
 GOOD = f"def rmsprop(w, grad, square_avg):\n    {BEGIN}\n    return w, square_avg\n    {END}"
 
 
-@pytest.mark.parametrize("solution, check, heading, message", [
-    (GOOD.replace(BEGIN, "## BEGIN SOLUTION"), "check_rmsprop(rmsprop)", None, "is not a marker"),
-    (GOOD.replace(END, "### END SOLUTION (hidden)"), "check_rmsprop(rmsprop)", None, "is not a marker"),
-    (GOOD.replace(f"    {END}", ""), "check_rmsprop(rmsprop)", None, "never closed"),
-    (GOOD, "print('no check')", None, "no cell calling a course_utils.checks function"),
-    (GOOD, "check_rmsprop(rmsprop)", "### Something else", "no 'Exercise N.k' heading"),
-    (GOOD, "check_layer_backward(Layer)", None, "check of Exercise 4.1 with no solution cell"),
-    (GOOD + "\ncheck_rmsprop(rmsprop)", "pass", None, "no cell calling|a solution and a self-check in one cell"),
+@pytest.mark.parametrize("body, message", [
+    (GOOD.replace(BEGIN, "## BEGIN SOLUTION"), "is not a marker"),
+    (GOOD.replace(END, "### END SOLUTION (hidden)"), "is not a marker"),
+    (GOOD.replace(f"    {END}", ""), "never closed"),
+    ("def rmsprop(w, grad, square_avg):\n    return w, square_avg", "solution cell has no"),
 ])
-def test_malformed_exercises_are_refused(solution, check, heading, message):
-    nb = _exercise_notebook(solution, check, heading or "### Exercise 4.2 · RMSprop")
-    with pytest.raises(ReleaseError, match=message):
-        nbgrader_notebook(nb, "04_bad.ipynb")
+def test_malformed_exercises_are_refused(body, message, tmp_path):
+    nbformat.write(_exercise_notebook(body), tmp_path / "04_bad.ipynb")
+    with pytest.raises(CourseError, match=message):
+        export_course(tmp_path, tmp_path / "course", data_dir=tmp_path)
 
 
 def test_a_well_formed_exercise_is_exported():
-    out, graded = nbgrader_notebook(_exercise_notebook(GOOD), "04_good.ipynb")
+    out, graded = nbgrader_notebook(read_model(_exercise_notebook(GOOD), "04_good.ipynb"))
     assert [(g.number, g.solution_id, g.check_id) for g in graded] == [("4.2", "ex4_2-solution", "ex4_2-check")]
     assert [nbg(c)["grade_id"] for c in out.cells][3:] == ["ex4_2-solution", "ex4_2-check"]
 
@@ -153,8 +151,10 @@ def test_a_bad_notebook_stops_the_whole_export(tmp_path):
     src = tmp_path / "notebooks"
     src.mkdir()
     nbformat.write(_exercise_notebook(GOOD), src / "01_good.ipynb")
-    nbformat.write(_exercise_notebook(GOOD.replace(BEGIN, "# BEGIN SOLUTION")), src / "02_bad.ipynb")
-    with pytest.raises(ReleaseError, match="02_bad.ipynb, cell 4, line 2"):
+    bad = _exercise_notebook(GOOD.replace(BEGIN, "# BEGIN SOLUTION"), number="4.3")
+    bad.metadata[KEY]["id"] = "02_bad"
+    nbformat.write(bad, src / "02_bad.ipynb")
+    with pytest.raises(CourseError, match="02_bad.ipynb, cell 4, line 2"):
         export_course(src, tmp_path / "course", data_dir=tmp_path)
     assert not (tmp_path / "course").exists()
 
@@ -163,23 +163,23 @@ def test_command_line_writes_the_course(tmp_path, capsys):
     out = tmp_path / "course"
     assert main(["export-nbgrader", "--out", str(out), "--notebooks", str(NOTEBOOKS)]) == 0
     assert sorted(p.name for p in (out / "source" / ASSIGNMENT).iterdir()) == WITH_EXERCISES
-    n = sum(len(exercises_in(nbformat.read(NOTEBOOKS / name, as_version=4))) for name in WITH_EXERCISES)
+    n = len(COURSE.exercises)
     assert f"{len(WITH_EXERCISES)} notebooks, {n} exercises, {n} points" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------- what makes a stub score zero
 
-def test_require_passed_raises_unless_the_exercise_passed(monkeypatch):
-    monkeypatch.delitem(checks.RESULTS, "4.2", raising=False)  # restored after the test
-    with pytest.raises(ExerciseNotPassed, match="Exercise 4.2: its self-check did not run"):
-        require_passed("4.2")
+def test_the_test_cells_line_raises_unless_the_exercise_passed():
+    forget()
+    with pytest.raises(ExerciseNotPassed, match="Exercise 4.2: its check has not run"):
+        require_exercises("4.2")
 
     def stub(w, grad, square_avg, lr=0.01, alpha=0.99, eps=1e-8):
         raise NotImplementedError()
 
     assert checks.check_rmsprop(stub).status == checks.NOT_ATTEMPTED  # returns: nbgrader would give points
     with pytest.raises(ExerciseNotPassed, match="Exercise 4.2: not attempted"):
-        require_passed("4.2")
+        require_exercises("4.2")
 
     def wrong(w, grad, square_avg, lr=0.01, alpha=0.99, eps=1e-8):
         square_avg = alpha * square_avg + (1 - alpha) * grad ** 2
@@ -188,15 +188,15 @@ def test_require_passed_raises_unless_the_exercise_passed(monkeypatch):
     with pytest.raises(AssertionError):
         checks.check_rmsprop(wrong)
     with pytest.raises(ExerciseNotPassed, match="Exercise 4.2: failed. w after step 1 differs"):
-        require_passed("4.2")
+        require_exercises("4.2")
 
     def right(w, grad, square_avg, lr=0.01, alpha=0.99, eps=1e-8):
         square_avg = alpha * square_avg + (1 - alpha) * grad ** 2
         return w - lr * grad / (square_avg ** 0.5 + eps), square_avg
 
     checks.check_rmsprop(right)
-    assert require_passed("4.2").status == checks.PASSED
-    assert ExerciseNotPassed("one line")._render_traceback_() == ["one line"]
+    assert require_exercises("4.2")[0].status == checks.PASSED
+    assert ExerciseNotPassed("one line")._render_traceback_() == ["✗ one line"]
 
 
 # ---------------------------------------------------------------- nbgrader itself

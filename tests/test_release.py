@@ -10,13 +10,17 @@ import nbformat
 import pytest
 
 from course_utils.__main__ import main
-from course_utils.exercises import (BEGIN, END, RELEASE_KEY, SKIP_TAG, STUB_COMMENT, STUDENT_MODE_LINE, ReleaseError,
-                                    exercises_in, solution_blocks)
-from course_utils.release import build_release, leak_scan, release_notebook
+from course_notebooks import check, code, make_nb, md, solution, statement
+
+from course_utils.course import (BEGIN, END, KEY, NEEDS_LINE, SKIP_TAG, STUB_COMMENT, CourseError, course_id,
+                                 load_course, read_model, solution_blocks)
+from course_utils.release import (CHECKS_LINE, RELEASE_KEY, STUDENT_MODE_LINE, build_release, leak_scan,
+                                  release_notebook)
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
-WITH_EXERCISES = [p for p in NOTEBOOKS if exercises_in(nbformat.read(p, as_version=4))]
+COURSE = load_course(REPO / "notebooks")
+WITH_EXERCISES = [REPO / "notebooks" / m.name for m in COURSE.notebooks.values() if m.exercises]
 
 
 @pytest.fixture(scope="module")
@@ -46,13 +50,15 @@ def test_release_strips_solutions_outputs_and_metadata(path, release):
     assert len(student.cells) == len(instructor.cells)
     text = json.dumps(student)
     assert BEGIN not in text and END not in text
-    assert set(student.metadata) <= {"kernelspec", "language_info", RELEASE_KEY}
-    for cell in student.cells:
-        assert set(cell.metadata) <= {"tags"}
+    assert set(student.metadata) <= {"kernelspec", "language_info", RELEASE_KEY, KEY}
+    assert course_id(student) == read_model(instructor, path.name).id, "the release keeps the course id"
+    for cell, original in zip(student.cells, instructor.cells):
+        assert set(cell.metadata) <= {"tags", KEY}
+        assert cell.metadata.get(KEY) == original.metadata.get(KEY), "the release keeps the course model"
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None
     stubs = [c.source for c in student.cells if c.cell_type == "code" and "raise NotImplementedError(" in c.source]
-    for exercise in exercises_in(instructor):
+    for exercise in read_model(instructor).exercises:
         assert any(f'raise NotImplementedError("Exercise {exercise.number}: {exercise.title}")' in s for s in stubs)
 
 
@@ -65,7 +71,7 @@ def test_round_trip_restores_the_instructor_sources(path, release):
         if inst.cell_type != "code":
             continue
         restored = stud.source.replace("\n" + STUDENT_MODE_LINE, "").splitlines()
-        restored = [line for line in restored if not line.startswith("from course_utils.student import require_exercises")]
+        restored = [line for line in restored if not line.startswith((CHECKS_LINE.split(";")[0], NEEDS_LINE))]
         lines = inst.source.splitlines()
         for begin, end in reversed(solution_blocks(inst.source, "x")):
             at = begin - sum(e - b - 1 for b, e in solution_blocks(inst.source, "x") if b < begin)
@@ -74,18 +80,11 @@ def test_round_trip_restores_the_instructor_sources(path, release):
         assert "\n".join(restored) == inst.source
 
 
-def make_nb(*cells):
-    nb = nbformat.v4.new_notebook()
-    for kind, source in cells:
-        nb.cells.append(nbformat.v4.new_markdown_cell(source) if kind == "md" else nbformat.v4.new_code_cell(source))
-    return nb
-
-
-IMPORT = ("code", "from course_utils.checks import check_boundary_line")
-SOLUTION = ("code", "def f(v):\n    ### BEGIN SOLUTION\n    doubled = 2 * v\n    return doubled\n    ### END SOLUTION")
-CHECK = ("code", "check_boundary_line(f)")
-GOOD = make_nb(IMPORT, ("md", "### Exercise 9.1 · Double it"), SOLUTION, CHECK,
-               ("md", "## Checks"), ("code", "assert True\nprint(\"All checks passed.\")"))
+IMPORT = code("from course_utils.checks import check_boundary_line")
+SOLUTION = solution("9.1", "def f(v):\n    ### BEGIN SOLUTION\n    doubled = 2 * v\n    return doubled\n    ### END SOLUTION")
+CHECK = check("9.1", "check_boundary_line(f)")
+GOOD = make_nb(IMPORT, statement("9.1", "Double it"), SOLUTION, CHECK, code("g = f(2)", needs=["9.1"]),
+               md("## Checks"), code("assert True\nprint(\"All checks passed.\")", checks=True))
 
 
 def test_stub_keeps_signature_and_indentation_and_the_checks_cell_requires_the_exercises():
@@ -94,16 +93,17 @@ def test_stub_keeps_signature_and_indentation_and_the_checks_cell_requires_the_e
     assert cells[2].source == 'def f(v):\n    # YOUR CODE HERE\n    raise NotImplementedError("Exercise 9.1: Double it")'
     assert [s.text for s in released.solutions] == ["    doubled = 2 * v", "    return doubled"]
     assert cells[0].source.endswith(STUDENT_MODE_LINE)
-    assert cells[5].source.splitlines() == ['from course_utils.student import require_exercises; '
+    assert cells[4].source.splitlines() == [f"{NEEDS_LINE}9.1", "g = f(2)"], "a cell that needs 9.1 says so first"
+    assert cells[6].source.splitlines() == ['from course_utils.outcome import require_exercises; '
                                             'require_exercises("9.1")', "assert True", 'print("All checks passed.")']
-    assert SKIP_TAG in cells[3].metadata["tags"] and SKIP_TAG in cells[5].metadata["tags"]
+    assert SKIP_TAG in cells[3].metadata["tags"] and SKIP_TAG in cells[6].metadata["tags"]
 
 
 def test_every_cell_of_a_split_checks_section_requires_the_exercises():
-    two_cells = make_nb(IMPORT, ("md", "### Exercise 9.1 · Double it"), SOLUTION, CHECK,
-                        ("md", "## Checks"), ("code", "assert True"), ("code", 'print("All checks passed.")'))
+    two_cells = make_nb(IMPORT, statement("9.1", "Double it"), SOLUTION, CHECK,
+                        md("## Checks"), code("assert True", checks=True), code('print("All checks passed.")', checks=True))
     cells = release_notebook(two_cells, "two.ipynb").notebook.cells
-    assert all(c.source.startswith('from course_utils.student import require_exercises; require_exercises("9.1")')
+    assert all(c.source.startswith('from course_utils.outcome import require_exercises; require_exercises("9.1")')
                for c in cells[5:7]), "the last Checks cell must not print 'All checks passed' before the exercises pass"
 
 
@@ -115,28 +115,42 @@ def test_marker_typos_stop_the_build(marker, tmp_path):
     nb = copy.deepcopy(GOOD)
     nb.cells[2].source = nb.cells[2].source.replace(BEGIN, marker)
     nbformat.write(nb, src / "bad.ipynb")
-    with pytest.raises(ReleaseError, match=r"bad.ipynb, cell 3, line 2: .* is not a marker"):
+    with pytest.raises(CourseError, match=r"bad.ipynb, cell 3, line 2: .* is not a marker"):
         build_release(src, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
+ST = statement("1.1", "One")
+
+
 @pytest.mark.parametrize("cells, message", [
-    ([("md", "### Exercise 1.1"), ("code", "### BEGIN SOLUTION\nx = 1")], "cell 2, line 1: ### BEGIN SOLUTION is never closed"),
-    ([("md", "### Exercise 1.1"), ("code", "x = 1\n### END SOLUTION")], "cell 2, line 2: ### END SOLUTION without"),
-    ([("md", "### Exercise 1.1"), ("code", "### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION")],
-     "cell 2, line 2: nested"),
-    ([("md", "### Exercise 1.1\n## end solution\nsecret")], "cell 1, line 2: solution marker outside a code cell"),
-    ([("code", "### BEGIN SOLUTION\nx = 1\n### END SOLUTION")], "cell 1: solution block with no 'Exercise N.k' heading"),
-    ([IMPORT, ("md", "### Exercise 9.1"), ("code", "x = 1"), CHECK], r"cell 2 \(Exercise 9.1\): no code cell with a"),
-    ([IMPORT, ("md", "### Exercise 9.1"), SOLUTION, ("code", "f(2)")], r"cell 2 \(Exercise 9.1\): no cell calling a"),
-    ([IMPORT, ("md", "### Exercise 9.1"), SOLUTION, SOLUTION, CHECK], "cell 4: a second solution cell for Exercise 9.1"),
-    ([IMPORT, ("md", "### Exercise 9.1"), CHECK, SOLUTION], r"cell 2 \(Exercise 9.1\): no cell calling a course_utils.checks function follows the solution cell \(cell 4\)"),
+    ([ST, solution("1.1", "### BEGIN SOLUTION\nx = 1")], "cell 2, line 1: ### BEGIN SOLUTION is never closed"),
+    ([ST, solution("1.1", "x = 1\n### END SOLUTION")], "cell 2, line 2: ### END SOLUTION without"),
+    ([ST, solution("1.1", "### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION")], "cell 2, line 2: nested"),
+    ([md("### Exercise 1.1\n## end solution\nsecret")], "cell 1, line 2: solution marker outside an exercise's solution cell"),
+    ([code("### BEGIN SOLUTION\nx = 1\n### END SOLUTION")], "cell 1, line 1: solution marker outside an exercise's solution cell"),
+    ([IMPORT, statement("9.1", "Double it"), code("x = 1"), CHECK], r"cell 4: Exercise 9.1's cells must come in the order"),
+    ([IMPORT, statement("9.1", "Double it"), SOLUTION, code("f(2)")], "Exercise 9.1 has no check cell"),
+    ([IMPORT, statement("9.1", "Double it"), solution("9.1", "x = 1"), CHECK], "cell 3: Exercise 9.1's solution cell has no"),
+    ([IMPORT, statement("9.1", "Double it"), SOLUTION, SOLUTION, CHECK], "cell 4: a second solution cell for Exercise 9.1"),
+    ([IMPORT, statement("9.1", "Double it"), CHECK, SOLUTION], r"cell 3: Exercise 9.1's cells must come in the order"),
+    ([IMPORT, md("### Exercise 9.1", exercise="9.1", part="statement"), SOLUTION, CHECK], "cell 2: Exercise 9.1's statement needs a 'title'"),
+    ([IMPORT, md("### Exercise 9.2 · Double it", exercise="9.1", part="statement", title="Double it"), SOLUTION, CHECK],
+     "cell 2: the statement of Exercise 9.1 must say 'Exercise 9.1'"),
+    ([IMPORT, code("x", exercise="9.1", part="statement", title="t")], "cell 2: Exercise 9.1's statement must be a markdown cell"),
+    ([IMPORT, code("x", exercise="9.1", part="answer")], "cell 2: part 'answer' is none of"),
+    ([IMPORT, code("x", exercise="one", part="solution")], "cell 2: exercise 'one' is not a number"),
+    ([IMPORT, code("x", needed=["9.1"])], r"cell 2: unknown course metadata \['needed'\]"),
+    ([IMPORT, code("g = f(2)", needs=["9.1"]), statement("9.1", "Double it"), SOLUTION, CHECK],
+     "cell 2: needs Exercise 9.1, whose check cell is not above it"),
+    ([IMPORT, md("## Checks", checks=True)], "cell 2: 'checks' marks a code cell"),
+    ([IMPORT, code("x = 1", ignore_output="random")], "cell 2: an 'ignore_output' reason without the nbval-ignore-output tag"),
 ])
 def test_malformed_exercises_stop_the_build(cells, message, tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     nbformat.write(make_nb(*cells), src / "bad.ipynb")
-    with pytest.raises(ReleaseError, match=f"bad.ipynb, {message}"):
+    with pytest.raises(CourseError, match=f"bad.ipynb[,:] {message}"):
         build_release(src, tmp_path / "out")
     assert main(["release", str(src), "--out", str(tmp_path / "out")]) == 1
     assert not (tmp_path / "out").exists()
@@ -167,14 +181,14 @@ def test_leak_scan_finds_a_solution_line_anywhere_in_its_notebook(where):
     assert len(leaks) == 1 and "Exercise 9.1's solution (good.ipynb, cell 3) is in the release: 'doubled = 2 * v'" in leaks[0]
 
 
-SECRET = make_nb(IMPORT, ("md", "### Exercise 9.2 · Per class"),
-                 ("code", "def per_class(p, y, n):\n    ### BEGIN SOLUTION\n    hits = np.bincount(y[p == y], minlength=n)\n"
+SECRET = make_nb(IMPORT, statement("9.2", "Per class"),
+                 solution("9.2", "def per_class(p, y, n):\n    ### BEGIN SOLUTION\n    hits = np.bincount(y[p == y], minlength=n)\n"
                           "    totals = np.maximum(np.bincount(y, minlength=n), 1)\n    return hits / totals\n    ### END SOLUTION"),
-                 ("code", "check_boundary_line(per_class)"))
+                 check("9.2", "check_boundary_line(per_class)"))
 
 
 def test_leak_scan_finds_a_solution_in_another_released_notebook():
-    other = make_nb(("code", "counts = np.bincount(y[p == y], minlength=n)\nall_ = np.maximum(np.bincount(y, minlength=n), 1)\n"
+    other = make_nb(code("counts = np.bincount(y[p == y], minlength=n)\nall_ = np.maximum(np.bincount(y, minlength=n), 1)\n"
                              "print(counts / all_)"))
     leaks = leak_scan([release_notebook(SECRET, "07_secret.ipynb"), release_notebook(other, "08_other.ipynb")],
                       package_dir=None)
@@ -201,11 +215,16 @@ def test_lines_shown_outside_solutions_are_not_leaks():
     assert leak_scan([release_notebook(nb, "good.ipynb")], package_dir=None) == []
 
 
-def test_shipped_exercise_list_matches_the_instructor_notebooks():
-    from course_utils.expected import EXPECTED
-    from course_utils.grading import expected_from
-    assert EXPECTED == expected_from(REPO / "notebooks"), \
-        "course_utils/expected.py is stale: run `.venv/bin/python -m course_utils.grading`"
+def test_a_notebook_without_a_course_id_is_refused(tmp_path):
+    (tmp_path / "src").mkdir()
+    nbformat.write(make_nb(IMPORT, id=None), tmp_path / "src" / "plain.ipynb")
+    with pytest.raises(CourseError, match=r"plain.ipynb: no course id in the notebook's metadata"):
+        build_release(tmp_path / "src", tmp_path / "out")
+
+
+def test_every_course_notebook_is_a_valid_model_with_a_unique_id():
+    assert [m.name for m in COURSE.notebooks.values()] == [p.name for p in NOTEBOOKS]
+    assert [m.id for m in COURSE.notebooks.values()] == [p.stem for p in NOTEBOOKS]
 
 
 # ---------------------------------------------------------------- grading the instructor notebooks (real kernels)
@@ -219,9 +238,8 @@ def test_instructor_notebooks_grade_as_passed():
     rows = proc.stdout.splitlines()
     assert rows[0].split() == ["notebook", "exercise", "result", "message"] and sum(r.split()[:2] == ["notebook", "exercise"] for r in rows) == 1
     graded = {(r.split()[0], r.split()[1]): r.split()[2] for r in rows[1:]}
-    from course_utils.expected import EXPECTED
-    assert graded == {(name, n): "passed" for name, numbers in EXPECTED.items() for n in numbers}
-    for p in NOTEBOOKS:
-        if p.name not in EXPECTED:
-            assert f"skipped notebooks/{p.name}: no exercises" in proc.stderr
+    assert graded == {(m.name, e.number): "passed" for m, e in COURSE.exercises}
+    for m in COURSE.notebooks.values():
+        if not m.exercises:
+            assert f"skipped notebooks/{m.name}: {m.name} has no exercises" in proc.stderr
     assert "Traceback" not in proc.stderr and "without encryption" not in proc.stderr

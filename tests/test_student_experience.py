@@ -16,17 +16,20 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from wrong_answers import EXPECT, WRONG, blocks
+from wrong_answers import EXPECT, RIGHT, WRONG, blocks
 
+from course_notebooks import check, code, make_nb, md, solution, statement
+
+from course_utils.course import KEY, SKIP_TAG, SOLUTION, STUB_COMMENT, cell_meta, load_course
 from course_utils.execute import execute
-from course_utils.exercises import SKIP_TAG, STUB_COMMENT, STUB_EXERCISE, exercises_in
 
 pytestmark = pytest.mark.notebook  # starts Jupyter kernels
 
 REPO = Path(__file__).resolve().parents[1]
-WITH_EXERCISES = [p.name for p in sorted((REPO / "notebooks").glob("*.ipynb"))
-                  if exercises_in(nbformat.read(p, as_version=4))]
+COURSE = load_course(REPO / "notebooks")
+WITH_EXERCISES = [m.name for m in COURSE.notebooks.values() if m.exercises]
 PLAIN_ERROR = "1 / 0  # a plain error the student adds"
+SKIP_LINE = "⏭ Skipped: this cell needs Exercise"
 
 
 def release(names: list[str], out: Path, src: Path = REPO / "notebooks") -> None:
@@ -35,17 +38,14 @@ def release(names: list[str], out: Path, src: Path = REPO / "notebooks") -> None
     assert proc.returncode == 0, proc.stderr
 
 
-def stub_exercise(source: str) -> str | None:
-    m = re.search(r'raise NotImplementedError\("(Exercise [^"]*)"\)', source)
-    return STUB_EXERCISE.match(m.group(1)).group(1) if m else None
-
-
 def fill(nb, answers: dict[str, str]) -> dict[str, int]:
     """Replace each stub of the exercises in ``answers`` by the answer (one part per block, re-indented
-    to the stub's indentation). Returns {exercise: index of its solution cell}."""
+    to the stub's indentation); the solution cells are the ones the course model names.
+    Returns {exercise: index of its solution cell}."""
     where = {}
     for index, cell in enumerate(nb.cells):
-        number = stub_exercise(cell.source) if cell.cell_type == "code" else None
+        meta = cell_meta(cell)
+        number = meta.get("exercise") if meta.get("part") == SOLUTION else None
         if number not in answers:
             continue
         parts, lines, out = blocks(answers[number]), cell.source.splitlines(), []
@@ -92,11 +92,17 @@ def wrong_release(tmp_path_factory):
         path = root / "student" / name
         nb = nbformat.read(path, as_version=4)
         where = fill(nb, {n: WRONG[n][0] for n in WRONG})
-        assert sorted(where) == sorted(e.number for e in exercises_in(nb)), "every exercise has a wrong answer"
+        assert sorted(where) == sorted(COURSE.notebooks[path.stem].numbers), "every exercise has a wrong answer"
         nb.cells.append(nbformat.v4.new_code_cell(PLAIN_ERROR))
         nbformat.write(nb, path)
         filled[name] = (path, where)
     return filled
+
+
+def run_check(folder: Path, executed: Path):
+    """`course_utils check FOLDER --executed EXECUTED`, as an instructor or a student runs it."""
+    return subprocess.run([sys.executable, "-m", "course_utils", "check", str(folder), "--executed", str(executed)],
+                          capture_output=True, text=True, timeout=1800)
 
 
 @pytest.fixture(scope="module")
@@ -105,15 +111,65 @@ def graded(wrong_release, tmp_path_factory):
     notebook as it ran})."""
     folder = next(iter(wrong_release.values()))[0].parent
     executed = tmp_path_factory.mktemp("executed")
-    proc = subprocess.run([sys.executable, "-m", "course_utils", "check", str(folder), "--executed", str(executed)],
-                          capture_output=True, text=True, timeout=1800)
+    proc = run_check(folder, executed)
     return proc, {name: nbformat.read(executed / name, as_version=4) for name in wrong_release}
+
+
+@pytest.fixture(scope="module")
+def as_released(tmp_path_factory):
+    """The release as a student first meets it (stubs, nothing filled), every notebook with exercises
+    run once by `check --executed`: (its completed process, {name: the notebook as it ran})."""
+    root = tmp_path_factory.mktemp("first")
+    release(WITH_EXERCISES, root / "student")
+    executed = tmp_path_factory.mktemp("executed-first")
+    proc = run_check(root / "student", executed)
+    return proc, {name: nbformat.read(executed / name, as_version=4) for name in WITH_EXERCISES}, root
 
 
 def run_all_stops(nb) -> list[str]:
     """Cells before the last at which Run All would stop: they raise and are not tagged raises-exception."""
     return [f"cell {i}: {cell.source.splitlines()[0]!r}" for i, cell in enumerate(nb.cells[:-1])
             if cell.cell_type == "code" and errors(cell) and SKIP_TAG not in cell.metadata.get("tags", [])]
+
+
+def assert_only_messages_and_skips(nb, name: str, wrong: bool) -> None:
+    """What Run All shows, cell by cell: a cell that needs an exercise shows one skip line and
+    nothing else (no partial output, no figure); a check cell shows its one-line result; the Checks
+    cells one line saying which exercises do not pass; every other cell runs without an error."""
+    model = COURSE.notebooks[Path(name).stem]
+    checks_of = {e.check: e.number for e in model.exercises}
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or index >= len(model.notebook.cells):
+            continue
+        where = f"{name}, cell {index} ({cell.source.splitlines()[1 if index in model.needs else 0][:60]!r})"
+        shown = text_of(cell)
+        if index in model.needs:
+            assert {(o.output_type, o.get("name")) for o in cell.outputs} == {("stream", "stdout")} \
+                and shown.startswith(SKIP_LINE) and len(shown.strip().splitlines()) == 1, \
+                f"{where} needs {model.needs[index]} and must show only its skip line, shows {shown[:300]!r}"
+        elif index in checks_of:
+            number = checks_of[index]
+            if wrong:
+                assert len(errors(cell)) == 1 and errors(cell)[0].traceback == [shown.strip()], (where, shown)
+                assert shown.startswith(f"✗ Exercise {number}: failed"), (where, shown)
+            else:
+                assert not errors(cell) and shown.startswith(f"… Exercise {number}: not attempted"), (where, shown)
+        elif index in model.checks:
+            assert len(errors(cell)) == 1 and errors(cell)[0].traceback == [shown.strip()], (where, shown)
+            assert "Not every exercise passes yet" in shown, (where, shown)
+        else:
+            assert not errors(cell), f"{where} shows a traceback: {shown[-600:]}"
+            assert SKIP_LINE not in shown, where
+        assert "Traceback" not in shown, (where, shown[-600:])
+
+
+@pytest.mark.parametrize("name", WITH_EXERCISES)
+def test_first_run_all_as_released_shows_only_check_messages_and_skip_lines(name, as_released):
+    nb = as_released[1][name]
+    assert run_all_stops(nb) == [], "Run All would stop there"
+    assert_only_messages_and_skips(nb, name, wrong=False)
+    root = as_released[2]
+    assert not (root / "build").exists(), "the release writes nothing outside its own folder"
 
 
 @pytest.mark.parametrize("name", WITH_EXERCISES)
@@ -127,6 +183,7 @@ def test_run_all_with_wrong_answers_shows_each_message_a_traceback_and_no_all_pa
         assert len(errors(check)) == 1, f"Exercise {number}: the check cell should show one error, shows {shown!r}"
         assert errors(check)[0].traceback == [shown.strip()], "a self-check failure is one line, not a traceback"
         assert shown.startswith(f"✗ Exercise {number}: failed") and EXPECT[number][0] in shown, shown
+    assert_only_messages_and_skips(nb, name, wrong=True)
     plain = nb.cells[-1]
     assert plain.source == PLAIN_ERROR and plain.execution_count is not None
     assert errors(plain)[0].ename == "ZeroDivisionError" and len(errors(plain)[0].traceback) > 1, \
@@ -134,12 +191,10 @@ def test_run_all_with_wrong_answers_shows_each_message_a_traceback_and_no_all_pa
     checks_cell = nb.cells[-2]
     assert "All checks passed" not in text_of(checks_cell)
     assert "Not every exercise passes yet" in text_of(checks_cell)
-    for cell in nb.cells:
-        assert "⏭ Skipped" not in text_of(cell), "nothing is unfinished, so nothing may be reported as skipped"
-    root = wrong_release[name][0].parent.parent  # the release sits in ROOT/student, like the repository's
-    assert not (root / "student" / "build").exists() and not (root / "build" / "build").exists()
+    root = wrong_release[name][0].parent.parent  # the release sits in ROOT/student
+    assert not (root / "build").exists(), "the release writes nothing outside its own folder"
     if name.startswith("02_"):
-        assert (root / "build" / "02_two_moons_training.gif").is_file(), "the GIF goes to the repository's build/"
+        assert (root / "student" / "build" / "02_two_moons_training.gif").is_file(), "the GIF goes to build/ beside the notebook"
 
 
 def test_run_all_stops_are_found():
@@ -165,61 +220,63 @@ def test_check_reports_every_wrong_answer_failed_in_one_table(wrong_release, gra
     assert "Traceback" not in proc.stderr and "without encryption" not in proc.stderr
 
 
-# ---------------------------------------------------------------- student mode on a small release (one short kernel)
+# ---------------------------------------------------------------- student mode on a small release (short kernels)
 
-UNFINISHED = [
-    ("md", "# A small notebook"),
-    ("code", "import numpy as np\nfrom sklearn.linear_model import LogisticRegression\n"
-             "from course_utils.checks import check_boundary_line, check_mlp_forward\n"
-             "fitted = LogisticRegression().fit([[0, 0], [1, 1], [0, 1], [1, 0], [2, 2]], [0, 1, 0, 1, 1])"),
-    ("md", "### Exercise 2.1 · Where is the line?"),
-    ("code", "def boundary_line(model):\n    ### BEGIN SOLUTION\n    weights = model.coef_.ravel()\n"
-             "    return float(-weights[0] / weights[1]), float(-model.intercept_.item() / weights[1])\n"
-             "    ### END SOLUTION"),
-    ("code", "check_boundary_line(boundary_line)"),
-    ("code", "slope, intercept = boundary_line(fitted)\nline_label = f'{slope:.2f}'"),  # needs 2.1: skipped
-    ("code", "print(line_label)"),  # a name the skipped cell would have made: skipped too
-    ("code", "title = line_label.upper()"),  # and again, through the chain
-    ("code", "print(undefined_by_anyone)"),  # a real NameError: traceback
-    ("md", "### Exercise 2.2 · The MLP's forward pass by hand"),
-    ("code", "def forward(mlp, X):\n    ### BEGIN SOLUTION\n    h = X\n    for W, c in zip(mlp.coefs_[:-1], mlp.intercepts_[:-1]):\n"
-             "        h = np.maximum(h @ W + c, 0)\n    out = h @ mlp.coefs_[-1] + mlp.intercepts_[-1]\n"
-             "    return 1 / (1 + np.exp(-out.ravel()))\n    ### END SOLUTION"),
-    ("code", "check_mlp_forward(forward)"),  # filled wrong: its own message, not "skipped"
-    ("code", "line_label = 'redone'"),
-    ("code", "del line_label\nprint(line_label)"),  # the skip no longer explains this one: traceback
-    ("md", "## Checks"),
-    ("code", "assert fitted is not None\nprint(\"All checks passed.\")"),
+FITTED = "fitted = LogisticRegression().fit([[0, 0], [1, 1], [0, 1], [1, 0], [2, 2]], [0, 1, 0, 1, 1])"
+SMALL = [
+    md("# A small notebook"),
+    code("import numpy as np\nfrom sklearn.linear_model import LogisticRegression\n"
+         "from course_utils.checks import check_boundary_line, check_mlp_forward\n" + FITTED),
+    statement("2.1", "Where is the line?"),
+    solution("2.1", "def boundary_line(model):\n    ### BEGIN SOLUTION\n    weights = model.coef_.ravel()\n"
+                    "    return float(-weights[0] / weights[1]), float(-model.intercept_.item() / weights[1])\n"
+                    "    ### END SOLUTION"),
+    check("2.1", "check_boundary_line(boundary_line)"),
+    code("ran_5 = True\nslope, intercept = boundary_line(fitted)\nprint(f'slope {slope:.2f}')", needs=["2.1"]),  # 5
+    code("import matplotlib.pyplot as plt\nplt.plot([0, 1], [intercept, intercept + slope])\nplt.show()",
+         needs=["2.1"]),  # 6: a figure that would be empty without 5
+    code("print('ran_5' in globals())"),  # 7: the skipped cell did not run at all
+    code("print(undefined_by_anyone)"),  # 8: a real NameError: traceback
+    code("boundary_line(fitted)"),  # 9: a cell of the student's own calling the stub: one line
+    statement("2.2", "The MLP's forward pass by hand"),
+    solution("2.2", "def forward(mlp, X):\n    ### BEGIN SOLUTION\n    h = X\n    for W, c in zip(mlp.coefs_[:-1], mlp.intercepts_[:-1]):\n"
+                    "        h = np.maximum(h @ W + c, 0)\n    out = h @ mlp.coefs_[-1] + mlp.intercepts_[-1]\n"
+                    "    return 1 / (1 + np.exp(-out.ravel()))\n    ### END SOLUTION"),
+    check("2.2", "check_mlp_forward(forward)"),  # 12: filled wrong: its own message
+    code("print('both done')", needs=["2.1", "2.2"]),  # 13
+    md("## Checks"),
+    code("assert fitted is not None\nprint(\"All checks passed.\")", checks=True),  # 15
 ]
 
 
-@pytest.fixture(scope="module")
-def small_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("small")
+def small_release(root: Path, answers: dict[str, str]):
     (root / "src").mkdir()
-    nb = nbformat.v4.new_notebook()
-    for kind, source in UNFINISHED:
-        nb.cells.append(nbformat.v4.new_markdown_cell(source) if kind == "md" else nbformat.v4.new_code_cell(source))
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, root / "src" / "99_small.ipynb")
+    nbformat.write(make_nb(*SMALL, id="99_small"), root / "src" / "99_small.ipynb")
     release(["99_small.ipynb"], root / "student", src=root / "src")
     student = nbformat.read(root / "student" / "99_small.ipynb", as_version=4)
-    fill(student, {"2.2": WRONG["2.2"][0]})  # 2.1 stays unfinished
+    fill(student, answers)
     execute(student, root / "student", timeout=120)
     return student
 
 
-def test_a_cell_needing_an_unfinished_exercise_says_so_in_one_line(small_run):
-    shown = text_of(small_run.cells[5])
-    assert shown.startswith("⏭ Skipped: this cell needs Exercise 2.1 (Where is the line?), which is not done yet") and "Traceback" not in shown
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    """2.1 left unfinished, 2.2 answered wrong."""
+    return small_release(tmp_path_factory.mktemp("small"), {"2.2": WRONG["2.2"][0]})
+
+
+def test_a_cell_needing_an_unfinished_exercise_is_skipped_whole_in_one_line(small_run):
+    for index in (5, 6):
+        cell = small_run.cells[index]
+        assert {o.output_type for o in cell.outputs} == {"stream"}, "one line, no figure, no partial output"
+        assert text_of(cell).startswith("⏭ Skipped: this cell needs Exercise 2.1 (not attempted)."), text_of(cell)
+    assert text_of(small_run.cells[7]).strip() == "False", "the skipped cell did not run at all"
     assert "not attempted" in text_of(small_run.cells[4])
 
 
-def test_names_a_skipped_cell_would_have_made_are_skipped_in_a_chain(small_run):
-    for index in (6, 7):
-        shown = text_of(small_run.cells[index])
-        assert shown.startswith("⏭ Skipped: this cell needs Exercise 2.1 (`line_label` comes from a cell skipped above)"), shown
-        assert not errors(small_run.cells[index])
+def test_a_cell_needing_two_exercises_names_each_with_its_status(small_run):
+    assert text_of(small_run.cells[13]).startswith(
+        "⏭ Skipped: this cell needs Exercise 2.1 (not attempted), Exercise 2.2 (failed)."), text_of(small_run.cells[13])
 
 
 def test_an_unrelated_error_after_a_skip_keeps_its_traceback(small_run):
@@ -228,18 +285,27 @@ def test_an_unrelated_error_after_a_skip_keeps_its_traceback(small_run):
     assert "Skipped" not in text_of(cell) and "undefined_by_anyone" in text_of(cell)
 
 
+def test_calling_a_stub_in_a_cell_of_ones_own_is_one_line(small_run):
+    shown = text_of(small_run.cells[9])
+    assert shown.startswith("⏭ This cell called Exercise 2.1 (Where is the line?), which is not done yet") and not errors(small_run.cells[9])
+
+
 def test_a_self_check_failure_after_a_skip_is_shown_as_itself(small_run):
-    shown = text_of(small_run.cells[11])
+    shown = text_of(small_run.cells[12])
     assert shown.startswith("✗ Exercise 2.2: failed") and EXPECT["2.2"][0] in shown
-    assert "Skipped" not in shown and len(errors(small_run.cells[11])[0].traceback) == 1
-
-
-def test_the_skip_bookkeeping_ends_once_the_name_exists_again(small_run):
-    cell = small_run.cells[13]
-    assert errors(cell) and errors(cell)[0].ename == "NameError" and "Skipped" not in text_of(cell)
+    assert "Skipped" not in shown and len(errors(small_run.cells[12])[0].traceback) == 1
 
 
 def test_the_checks_cell_does_not_pass_while_exercises_do_not(small_run):
     shown = text_of(small_run.cells[15])
     assert "All checks passed" not in shown
     assert "Not every exercise passes yet: 2.1 (not attempted), 2.2 (failed)" in shown
+
+
+def test_once_the_exercise_passes_its_cells_run_as_written(tmp_path):
+    run = small_release(tmp_path, {"2.1": RIGHT["2.1"][0]})
+    assert text_of(run.cells[4]).startswith("✓ Exercise 2.1: passed")
+    assert text_of(run.cells[5]).startswith("slope ") and "Skipped" not in text_of(run.cells[5])
+    assert any("image/png" in o.get("data", {}) for o in run.cells[6].outputs), "its figure is drawn"
+    assert text_of(run.cells[7]).strip() == "True"
+    assert "Skipped" not in text_of(run.cells[9]) and not errors(run.cells[9])

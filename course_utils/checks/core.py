@@ -14,29 +14,19 @@ Messages describe the measured error in words; they never show code.
 from __future__ import annotations
 
 import functools
+import linecache
+import sysconfig
 from contextlib import contextmanager
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-PASSED, FAILED, NOT_ATTEMPTED = "passed", "failed", "not attempted"
-RESULTS: dict[str, "CheckResult"] = {}  # exercise number -> latest result, read by the grader
+from ..outcome import FAILED, NOT_ATTEMPTED, PASSED, CheckResult, record
 
-
-@dataclass(frozen=True)
-class CheckResult:
-    """Outcome of one check: ``exercise`` ("4.1"), ``status`` (passed / failed / not attempted), ``message``."""
-
-    exercise: str
-    status: str
-    message: str = ""
-
-    def __str__(self) -> str:
-        mark = {PASSED: "✓", FAILED: "✗", NOT_ATTEMPTED: "…"}[self.status]
-        return f"{mark} Exercise {self.exercise}: {self.status}" + (f". {self.message}" if self.message else "")
-
-    __repr__ = __str__
+_PACKAGE = str(Path(__file__).resolve().parents[1])  # course_utils/
+_LIBRARIES = tuple({str(Path(sysconfig.get_paths()[k]).resolve()) for k in ("stdlib", "platstdlib", "purelib", "platlib")})
+NOT_ATTEMPTED_MESSAGE = "the exercise still raises NotImplementedError: replace the stub with your answer"
 
 
 class ExerciseFailed(AssertionError):
@@ -61,7 +51,7 @@ class ShortcutUsed(Exception):
 def exercise_check(exercise: str) -> Callable:
     """Decorator turning ``body(*student_code) -> None`` (raising :class:`Miss`) into a check.
 
-    The check records its result in :data:`RESULTS` under ``exercise``, raises
+    The check records its result (:func:`course_utils.outcome.record`), raises
     :class:`ExerciseFailed` on a wrong answer (unless ``raise_on_fail=False``) and returns the
     :class:`CheckResult` otherwise.
     """
@@ -72,18 +62,44 @@ def exercise_check(exercise: str) -> Callable:
                 body(*student)
                 result = CheckResult(exercise, PASSED)
             except NotImplementedError:
-                result = CheckResult(exercise, NOT_ATTEMPTED, "Fill in the code above, run it, then run this cell")
+                result = CheckResult(exercise, NOT_ATTEMPTED, NOT_ATTEMPTED_MESSAGE)
             except (Miss, ShortcutUsed) as miss:
                 result = CheckResult(exercise, FAILED, str(miss))
-            except Exception as e:  # the student's code crashed: say what it raised, briefly
-                result = CheckResult(exercise, FAILED, f"your code raised {type(e).__name__}: {e}")
-            RESULTS[exercise] = result
+            except Exception as e:  # the student's code crashed: say what it raised, and where
+                result = CheckResult(exercise, FAILED, f"your code raised {type(e).__name__}: {e}{student_line(e)}")
+            record(result)
             if result.status == FAILED and raise_on_fail:
                 raise ExerciseFailed(result)
             return result  # shown by Jupyter as the cell's value
         check.exercise = exercise
         return check
     return wrap
+
+
+def student_line(error: BaseException) -> str:
+    """Where in the student's own code ``error`` was raised: " (in `f`, line 3 of its cell: `x = y.z`)".
+
+    The innermost frame of the traceback outside ``course_utils`` and the installed libraries: a
+    notebook cell, or a file of the student's. "" when there is none.
+    """
+    frame, tb = None, error.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.startswith("<"):  # code without a file: the student's only if its source is known (a cell)
+            ours = not linecache.getline(name, tb.tb_lineno)
+        else:
+            resolved = str(Path(name).resolve())
+            ours = resolved.startswith(_PACKAGE) or resolved.startswith(_LIBRARIES)
+        if not ours:
+            frame = tb
+        tb = tb.tb_next
+    if frame is None:
+        return ""
+    code, line = frame.tb_frame.f_code, frame.tb_lineno
+    text = linecache.getline(code.co_filename, line).strip()
+    where = "its cell" if "ipykernel_" in code.co_filename or code.co_filename.startswith("<") else Path(code.co_filename).name
+    function = f"in `{code.co_name}`, " if code.co_name != "<module>" else ""
+    return f" ({function}line {line} of {where}" + (f": `{text}`)" if text else ")")
 
 
 _MISSING = object()

@@ -7,6 +7,8 @@ import numpy as np
 
 from .core import Miss, check_shape, close, compare, exercise_check, without
 
+NOTEBOOK = "01_learning_definitions"  # the course id of the notebook these checks belong to
+
 
 def _sgd_reference(X: np.ndarray, y: np.ndarray, eta: float, steps: int) -> tuple[list[np.ndarray], np.ndarray]:
     """w after each step, and the loss before each step, of torch.optim.SGD on the mean squared error from w = 0."""

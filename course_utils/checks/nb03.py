@@ -8,6 +8,8 @@ import numpy as np
 
 from .core import Miss, close, compare, exercise_check
 
+NOTEBOOK = "03_curse_of_dimensionality"  # the course id of the notebook these checks belong to
+
 
 _ANOTHER_GENERATOR = ("Your estimate changes between two calls with the same seed: draw the points from the rng "
                       "you are given, not from another generator")

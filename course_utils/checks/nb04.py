@@ -11,6 +11,8 @@ import numpy as np
 
 from .core import Miss, autograd_targets, check_shape, close, compare, exercise_check, without
 
+NOTEBOOK = "04_from_scratch_layers"  # the course id of the notebook these checks belong to
+
 # (activation, batch N, n_in, n_out): identity first, so a wrong activation derivative is told apart
 _LAYER_CASES = (("identity", 5, 3, 4), ("relu", 6, 4, 2), ("sigmoid", 4, 2, 5), ("tanh", 3, 5, 3))
 

@@ -7,6 +7,8 @@ import numpy as np
 
 from .core import Miss, close, compare, exercise_check
 
+NOTEBOOK = "05_fashion_mnist_minimal"  # the course id of the notebook these checks belong to
+
 
 def _relu(z: np.ndarray) -> np.ndarray:
     return np.maximum(z, 0)

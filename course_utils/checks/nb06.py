@@ -7,6 +7,8 @@ import numpy as np
 
 from .core import Miss, close, compare, exercise_check
 
+NOTEBOOK = "06_fashion_mnist_tensorboard"  # the course id of the notebook these checks belong to
+
 
 @exercise_check("6.1")
 def check_grad_norm(grad_norm: Callable) -> None:
