@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.course-utils-installed
 
-.PHONY: setup data run test test-portable unit lab student check bench env clean distclean nbgrader prune-runs
+.PHONY: setup data run test test-portable test-lowest unit lab student check bench env clean distclean nbgrader prune-runs
 
 setup: $(STAMP)
 
@@ -47,6 +47,29 @@ PORTABLE_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 ATEN_CPU_CAPABILITY=default
 test-portable: data
 	$(PORTABLE_ENV) $(PY) -m pytest $(PARALLEL) notebooks
 
+# The other end of the ranges: a second environment with every dependency of pyproject.toml at its
+# lower bound (`python -m course_utils lowest-constraints` turns each >=X into ==X), on the oldest
+# Python that requires-python admits (tests/test_lowest.py keeps LOWEST_PYTHON in step), and the
+# notebooks under nbval in it. The test tools (pytest, nbval, xdist) come at their newest within the
+# dev extra's ranges. pip keeps its own cache (wheels come from it where the index lets pip cache them).
+LOWEST        ?= .venv-lowest
+LOWEST_PYTHON ?= python3.11
+LOWEST_STAMP  := $(LOWEST)/.lowest-installed
+
+$(LOWEST_STAMP): pyproject.toml course_utils/lowest.py
+	@test -x $(LOWEST)/bin/python || command -v $(LOWEST_PYTHON) >/dev/null \
+		|| { echo "test-lowest needs $(LOWEST_PYTHON) (LOWEST_PYTHON=/path/to/python3.11 names one)"; exit 1; }
+	@test -x $(LOWEST)/bin/python || $(LOWEST_PYTHON) -m venv $(LOWEST)
+	$(LOWEST)/bin/python -m course_utils lowest-constraints --out $(LOWEST)/constraints.txt
+	$(LOWEST)/bin/python -m pip install --disable-pip-version-check -c $(LOWEST)/constraints.txt \
+		-e . pytest pytest-xdist nbval
+	@touch $@
+
+test-lowest: $(LOWEST_STAMP)
+	$(LOWEST)/bin/python -m course_utils env
+	$(LOWEST)/bin/python -m course_utils data
+	$(LOWEST)/bin/python -m pytest $(PARALLEL) notebooks
+
 # Serves the repository: notebooks/ (instructor) and student/ (the release) are both reachable.
 lab: data
 	$(BIN)/jupyter lab --notebook-dir=.
@@ -81,8 +104,8 @@ bench: data
 # Generated files only; the virtual environment, the prepared data and student/ stay.
 clean:
 	rm -rf build notebooks/runs notebooks/build .pytest_cache
-	find . -name __pycache__ -type d -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+	find . -name __pycache__ -type d -not -path './$(VENV)/*' -not -path './$(LOWEST)/*' -prune -exec rm -rf {} +
 
-# Also the virtual environment and the prepared data (student/ still stays: it is the student's work).
+# Also the virtual environments and the prepared data (student/ still stays: it is the student's work).
 distclean: clean
-	rm -rf $(VENV) data/FashionMNIST
+	rm -rf $(VENV) $(LOWEST) data/FashionMNIST

@@ -1,4 +1,5 @@
-"""Command line: ``python -m course_utils env | data | run | release | check | export-nbgrader | prune-runs``."""
+"""Command line: ``python -m course_utils env | data | run | release | check | export-nbgrader | prune-runs |
+lowest-constraints``."""
 from __future__ import annotations
 
 import argparse
@@ -21,6 +22,21 @@ def _data(args) -> int:
     for r in reports:
         print(f"{r.name:<26} {r.action:<9} {r.source}")
     print(f"Fashion-MNIST ready in {raw_dir(args.root)}")
+    return 0
+
+
+def _lowest_constraints(args) -> int:
+    from .lowest import PYPROJECT, constraints, lowest_python
+    pyproject = Path(args.pyproject) if args.pyproject else PYPROJECT
+    if args.python:
+        print(lowest_python(pyproject))
+        return 0
+    text = constraints(pyproject)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
     return 0
 
 
@@ -209,9 +225,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--root", default="runs", help="the runs folder (default: runs)")
     p.add_argument("--keep", type=_count, default=3, help="newest runs of each name to keep (default: 3)")
     p.add_argument("--delete", action="store_true", help="delete them (without it, only list)")
+    p = sub.add_parser("lowest-constraints",
+                       help="pip constraints pinning every dependency to its declared lower bound (make test-lowest)")
+    p.add_argument("--out", default=None, help="write them to this file (default: print them)")
+    p.add_argument("--pyproject", default=None, help="the pyproject.toml to read (default: the repository's)")
+    p.add_argument("--python", action="store_true", help="print the oldest Python requires-python admits instead")
     args = parser.parse_args(argv)
-    if args.command == "env":  # standard library only: it must run where packages are missing
+    # standard library only: these must run where packages are missing
+    if args.command == "env":
         return _env(args)
+    if args.command == "lowest-constraints":  # standard library only, like env
+        return _lowest_constraints(args)
     if getattr(args, "timeout", 0) is None:
         from .execute import CELL_TIMEOUT
         args.timeout = CELL_TIMEOUT

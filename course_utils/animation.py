@@ -219,12 +219,14 @@ def animate_training(recorder: TrainingRecorder, *, max_frames: int = 60, interv
             fig.canvas.restore_region(background)
             surface.set_data(snap.response)
             boundary = left.contour(xx, yy, snap.response, levels=[0.5], colors="k", linewidths=1.2)
+            # one artist from matplotlib 3.8 on; before, a holder of one collection per level
+            boundary_artists = [boundary] if hasattr(boundary, "draw") else boundary.collections
             step_text.set_text(f"{unit} {snap.step}")
             upto = steps <= snap.step
             for line, values in lines:
                 line.set_data(steps[upto], values[upto])
             marker.set_xdata([snap.step, snap.step])
-            for artist in (surface, boundary, *points, step_text):
+            for artist in (surface, *boundary_artists, *points, step_text):
                 left.draw_artist(artist)
             for artist in (*[line for line, _ in lines], marker):
                 right.draw_artist(artist)
