@@ -74,8 +74,11 @@ def test_pyproject_and_environment_yml_agree():
 
 def test_environment_yml_installs_course_utils():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    pip_sections = [d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d]
-    assert any("." in line for section in pip_sections for line in section)
+    pip_lines = [line.split("#")[0].strip() for d in env["dependencies"] if isinstance(d, dict) and "pip" in d
+                 for line in d["pip"]]
+    assert "-e ." in pip_lines, f"environment.yml's pip section should install this folder (-e .): {pip_lines}"
+    assert (ROOT / "pyproject.toml").is_file() and 'name = "course-utils"' in (ROOT / "pyproject.toml").read_text(), \
+        "the folder environment.yml installs is the course_utils package"
 
 
 @pytest.mark.parametrize("conda_line, problem", [

@@ -13,6 +13,7 @@ import pytest
 
 from course_notebooks import check, code, make_nb, md, solution, statement
 
+from course_utils.course import cell_meta
 from course_utils.release import RELEASE_KEY
 
 pytestmark = pytest.mark.notebook  # starts Jupyter kernels
@@ -65,11 +66,12 @@ NOT_ATTEMPTED = {("99_tiny.ipynb", "2.1"): "not", ("99_tiny.ipynb", "2.2"): "not
 def with_wrong_answers(path: Path) -> None:
     """Both exercises of a released tiny notebook answered wrong (the sign of the slope, a missing sigmoid)."""
     nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
-        if "def boundary_line" in cell.source:
+    solutions = {cell_meta(c).get("exercise"): c for c in nb.cells if cell_meta(c).get("part") == "solution"}
+    for number, cell in solutions.items():
+        if number == "2.1":
             cell.source = ("def boundary_line(model):\n    w = model.coef_.ravel()\n"
                            "    return float(w[0] / w[1]), float(-model.intercept_.item() / w[1])")
-        elif "def forward" in cell.source:
+        elif number == "2.2":
             cell.source = ("def forward(mlp, X):\n    a = X\n    for W, b in zip(mlp.coefs_[:-1], mlp.intercepts_[:-1]):\n"
                            "        a = np.maximum(a @ W + b, 0)\n    return (a @ mlp.coefs_[-1] + mlp.intercepts_[-1])[:, 0]")
     nbformat.write(nb, path)
