@@ -31,7 +31,7 @@ run: data
 # One pytest worker per core, each (and every kernel it starts) with its share of the cores' threads
 # (conftest.py); tests that share a fixture stay in one worker. At most 4 workers: each may hold a
 # notebook kernel with Fashion-MNIST and PyTorch loaded (about 1 GB). `make test PARALLEL=` runs serially.
-PARALLEL ?= -n auto --maxprocesses 4 --dist loadscope
+PARALLEL ?= -n auto --maxprocesses 4 --dist loadgroup --no-loadscope-reorder
 
 test: data
 	$(PY) -m pytest $(PARALLEL)

@@ -53,10 +53,12 @@ def pytest_collectstart(collector):
         collector.skip_compare += ("stderr",)
 
 
-# Under pytest-xdist (`make test`: -n auto --dist loadscope) tests are handed to the workers in groups:
-# a module (module fixtures run once), a notebook's nbval cells (one kernel, in order), and the modules
-# that share the session fixture `nbconvert_execute` (notebook 06's nbconvert run serves the TensorBoard
-# test). Long kinds of group go first, so that the many short ones at the end even out the workers.
+# Under pytest-xdist (`make test`: -n auto --dist loadgroup --no-loadscope-reorder) tests are handed
+# to the workers in groups, marked with xdist's standard `xdist_group`: a module (module fixtures run
+# once), a notebook's nbval cells (one kernel, in order), and the modules that share the session fixture
+# `nbconvert_execute` (notebook 06's nbconvert run serves the TensorBoard test). Groups are handed out
+# in collection order, which each worker sorts below: long kinds of group first, so that the many
+# short ones at the end even out the workers.
 _SHARING_NBCONVERT = ("tests/test_nbconvert.py", "tests/browser/test_browser.py")
 _FIRST, _KERNELS, _NOTEBOOK_CELLS, _REST = range(4)
 
@@ -74,25 +76,11 @@ def _rank(item) -> int:
     return _KERNELS if item.get_closest_marker("notebook") else _REST
 
 
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config, log):
-    """Scheduling by :func:`_group`, in collection order (the workers sort it, longest kinds first)."""
-    if config.getvalue("dist") != "loadscope":
-        return None
-    from xdist.scheduler import LoadScopeScheduling
-
-    class CourseScheduling(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            return _group(nodeid)
-
-    config.option.loadscopereorder = False
-    return CourseScheduling(config, log)
-
-
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
     """Markers for the quick tier (`make unit` deselects them): nbval's notebook cells start a
-    kernel (`notebook`); tests/browser drives Chromium (`browser`). In an xdist worker, the order in
-    which the groups are handed out."""
+    kernel (`notebook`); tests/browser drives Chromium (`browser`). Each test's xdist group, and in an
+    xdist worker the order in which the groups are handed out."""
     if os.environ.get("MPLBACKEND") != _mpl_backend_at_start:
         # kernels started later (nbval, student runs) would inherit it and show no figures
         raise pytest.UsageError("a test module changed MPLBACKEND while being imported; use matplotlib.use() "
@@ -103,6 +91,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.notebook)
         elif "/tests/browser/" in path.replace("\\", "/"):
             item.add_marker(pytest.mark.browser)
+        item.add_marker(pytest.mark.xdist_group(_group(item.nodeid)))
     if not hasattr(config, "workerinput"):
         return
     rank = {}
