@@ -92,11 +92,12 @@ NBGRADER_DIR ?= ../ee541-nbgrader
 nbgrader: data
 	$(PY) -m course_utils export-nbgrader --out $(NBGRADER_DIR)
 
-# Runs accumulate in runs/<name>/<timestamp>/ (starting a run deletes nothing). This lists all but
-# the newest KEEP of each name; `make prune-runs DELETE=1` removes them.
+# Runs accumulate in runs/<name>/<timestamp>/ beside each notebook (starting a run deletes nothing).
+# This lists all but the newest KEEP of each name in RUNS; `make prune-runs DELETE=1` removes them.
 KEEP ?= 3
+RUNS ?= notebooks/runs
 prune-runs: setup
-	$(PY) -m course_utils prune-runs --root runs --keep $(KEEP) $(if $(DELETE),--delete)
+	$(PY) -m course_utils prune-runs --root $(RUNS) --keep $(KEEP) $(if $(DELETE),--delete)
 
 bench: data
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

@@ -118,8 +118,8 @@ os.environ.setdefault("COURSE_DATA_DIR", {data_dir!r})
 # loaded machine.
 c.Execute.timeout = {timeout}
 
-# Notebooks 02, 05 and 06 write a GIF and training runs into build/ and runs/ beside the assignment
-# folder (autograded/<student>/build, .../runs): never copied between nbgrader's folders.
+# Notebooks 02, 05 and 06 write a GIF and training runs into build/ and runs/ in the assignment
+# folder (autograded/<student>/<assignment>/build, .../runs): never copied between nbgrader's folders.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "build", "runs"]
 
 # Graded exercises ({total} points):

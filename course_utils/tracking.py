@@ -134,9 +134,10 @@ RUNS_DIR_ENV = "COURSE_RUNS_DIR"
 
 def runs_root() -> Path:
     """Where notebooks keep their runs: ``$COURSE_RUNS_DIR`` when set (the tests point it at a
-    temporary folder; a shared machine may point it anywhere), else ``runs/`` beside the working
-    directory's folder (the repository's ``runs/`` for a notebook run from ``notebooks/`` or ``student/``)."""
-    return Path(os.environ.get(RUNS_DIR_ENV) or Path("..") / "runs")
+    temporary folder; a shared machine may point it anywhere), else ``runs/`` in the working
+    directory, the notebook's own folder (``notebooks/runs``, ``student/runs``): a notebook writes
+    nothing outside its folder."""
+    return Path(os.environ.get(RUNS_DIR_ENV) or "runs")
 
 
 def start_run(name: str, config: dict[str, Any], root: Path | str | None = None, *, device: str | None = None) -> Run:

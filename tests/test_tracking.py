@@ -228,4 +228,4 @@ def test_runs_root_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path))
     assert runs_root() == tmp_path
     monkeypatch.delenv("COURSE_RUNS_DIR")
-    assert runs_root() == Path("..") / "runs"
+    assert runs_root() == Path("runs"), "runs/ in the notebook's own folder: nothing written outside it"

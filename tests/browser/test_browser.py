@@ -162,7 +162,7 @@ def tensorboard_06(nbconvert_execute, free_port, serve, tmp_path_factory):
     """TensorBoard on 127.0.0.1 over the logs notebook 06 wrote when run by nbconvert in a clean folder."""
     proc, _, root = nbconvert_execute("06_fashion_mnist_tensorboard.ipynb")
     assert proc.returncode == 0, f"notebook 06 failed under nbconvert, so there are no logs to show:\n{proc.stderr[-3000:]}"
-    logdir = root / "runs"
+    logdir = root / "notebooks" / "runs"  # runs/ beside the notebook
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir), "--host", "127.0.0.1", "--port", str(port)]
