@@ -23,8 +23,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
+if TYPE_CHECKING:  # nbformat is imported where a notebook is read: student mode imports this module in every kernel
+    import nbformat
 
 KEY = "course"
 STATEMENT, SOLUTION, CHECK = "statement", "solution", "check"
@@ -41,6 +43,7 @@ IGNORE_TAG = "nbval-ignore-output"  # nbval: run the cell, do not compare its ou
 EXCLUDING_TAGS = (IGNORE_TAG, "nbval-skip")
 SKIP_TAG = "raises-exception"  # JupyterLab's Run All and nbclient run on past a failing cell with this tag
 NEEDS_LINE = "#| needs: "  # the first line the release writes into a cell that needs exercises
+STUB = re.compile(r"^Exercise (\d+\.\d+)\b:?\s*(.*)$")  # parses Exercise.stub_message
 
 
 class CourseError(ValueError):
@@ -213,6 +216,7 @@ def read_model(nb, name: str = "notebook") -> CourseNotebook:
 
 def read_notebook(path: Path | str) -> nbformat.NotebookNode:
     """nbformat's reading of ``path`` (as version 4)."""
+    import nbformat
     return nbformat.read(path, as_version=4)
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import nbformat
 
-from .course import KEY, SKIP_TAG, CourseError, load_course
+from .course import KEY, SKIP_TAG, CourseError, Exercise, load_course
 from .execute import CELL_TIMEOUT
 
 ASSIGNMENT = "unit1"
@@ -40,12 +40,13 @@ KEEP_NOTEBOOK_METADATA = ("kernelspec", "language_info", KEY)
 @dataclass(frozen=True)
 class GradedExercise:
     notebook: str  # "02_two_moons_mlp"
-    number: str  # "2.1"
+    exercise: Exercise
     points: int
 
+    number = property(lambda self: self.exercise.number)  # "2.1"
     # nbgrader's grade ids of the exercise's two cells: ex2_1-solution, ex2_1-check
-    solution_id = property(lambda self: f"ex{self.number.replace('.', '_')}-solution")
-    check_id = property(lambda self: f"ex{self.number.replace('.', '_')}-check")
+    solution_id = property(lambda self: f"{self.exercise.grade_id}-solution")
+    check_id = property(lambda self: f"{self.exercise.grade_id}-check")
 
 
 def _test_line(number: str) -> str:
@@ -83,9 +84,10 @@ def nbgrader_notebook(model) -> tuple[nbformat.NotebookNode, list[GradedExercise
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
         if index in solutions:
-            cell.metadata["nbgrader"] = _nbgrader_meta(f"{solutions[index].grade_id}-solution", solution=True)
+            cell.metadata["nbgrader"] = _nbgrader_meta(GradedExercise(stem, solutions[index], POINTS).solution_id,
+                                                       solution=True)
         elif index in check_cells:
-            exercise = GradedExercise(stem, check_cells[index].number, POINTS)
+            exercise = GradedExercise(stem, check_cells[index], POINTS)
             graded.append(exercise)
             cell.source = cell.source.rstrip("\n") + "\n" + _test_line(exercise.number)
             cell.metadata["nbgrader"] = _nbgrader_meta(exercise.check_id, grade=True, points=POINTS)

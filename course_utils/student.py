@@ -14,13 +14,11 @@ it reads are :mod:`course_utils.outcome`'s, the same the grader and the Checks c
 """
 from __future__ import annotations
 
-import re
 import sys
 
+from .course import NEEDS_LINE, STUB
 from .outcome import latest, passed
 
-NEEDS_LINE = "#| needs: "  # course.NEEDS_LINE: the kernel side reads the line the release writes
-STUB = re.compile(r"^Exercise (\d+\.\d+)\b:?\s*(.*)$")  # course.Exercise.stub_message
 _SKIP_CALL = "__import__('course_utils.student', fromlist=['skipped']).skipped({numbers!r})\n"
 
 
