@@ -122,13 +122,14 @@ def _check(args) -> int:
             continue
         by_notebook.setdefault(submission.owes.id, []).append(submission)
     header = False
+    width = max([32] + [len(p.name) for p in paths] + [len(m.name) for m in course.notebooks.values()])
 
     def row(notebook: str, exercise: str, status: str, message: str) -> None:
         nonlocal header, ok
         if not header:
-            print(format_row(*HEADER))
+            print(format_row(*HEADER, width=width))
             header = True
-        print(format_row(notebook, exercise, status, message), flush=True)
+        print(format_row(notebook, exercise, status, message, width=width), flush=True)
         ok &= status == PASSED
 
     for model in course.notebooks.values():

@@ -193,11 +193,13 @@ def graded(proc) -> dict[tuple[str, str], str]:
     rows = proc.stdout.splitlines()
     assert rows and rows[0].split() == ["notebook", "exercise", "result", "message"], proc.stdout + proc.stderr
     assert sum(r.split()[:2] == ["notebook", "exercise"] for r in proc.stdout.splitlines()) == 1
-    found = {}
+    found, columns = {}, {rows[0].index("exercise")}
     for r in rows[1:]:
         m = ROW.match(r)
         assert m, r
         found[(m.group(1), m.group(2))] = m.group(3).split()[0]
+        columns.add(m.start(2))
+    assert len(columns) == 1, f"the exercise column does not line up:\n{proc.stdout}"
     return found
 
 
@@ -336,16 +338,18 @@ def test_a_copy_that_lost_its_metadata_falls_back_to_its_file_name(course):
 
 
 def test_a_folder_is_graded_against_the_whole_course(course):
-    nbformat.write(make_nb(md("# More"), code("from course_utils.checks import check_rmsprop"),
+    nbformat.write(make_nb(md("# More"), code("from course_utils.checks import check_rmsprop"),  # a long name: the table widens
                            statement("4.2", "RMSprop"),
                            solution("4.2", "def rmsprop(w, g, s, lr=0.01, alpha=0.99, eps=1e-8):\n"
                                            "    ### BEGIN SOLUTION\n    s = alpha * s + (1 - alpha) * g**2\n"
                                            "    return w - lr * g / (np.sqrt(s) + eps), s\n    ### END SOLUTION"),
-                           check("4.2", "check_rmsprop(rmsprop)"), id="98_more"), course / "notebooks" / "98_more.ipynb")
+                           check("4.2", "check_rmsprop(rmsprop)"), id="98_more"),
+                   course / "notebooks" / "98_more_exercises_with_a_long_file_name.ipynb")
     proc = cli("check", course / "student", "--instructor", course / "notebooks")
     assert proc.returncode == 1
-    assert graded(proc) == {**NOT_ATTEMPTED, ("98_more.ipynb", "4.2"): "failed"}
-    assert "not submitted" in next(r for r in proc.stdout.splitlines() if r.startswith("98_more.ipynb"))
+    long = "98_more_exercises_with_a_long_file_name.ipynb"
+    assert graded(proc) == {**NOT_ATTEMPTED, (long, "4.2"): "failed"}
+    assert "not submitted" in next(r for r in proc.stdout.splitlines() if r.startswith(long))
 
 
 def test_two_files_of_one_notebook_are_an_error_naming_both(course):
