@@ -20,7 +20,7 @@ from wrong_answers import EXPECT, RIGHT, WRONG, blocks
 
 from course_notebooks import check, code, make_nb, md, solution, statement
 
-from course_utils.course import KEY, SKIP_TAG, SOLUTION, STUB_COMMENT, cell_meta, load_course
+from course_utils.course import SKIP_TAG, SOLUTION, STUB_COMMENT, cell_meta, load_course
 from course_utils.execute import execute
 
 pytestmark = pytest.mark.notebook  # starts Jupyter kernels
@@ -177,11 +177,11 @@ def test_run_all_with_wrong_answers_shows_each_message_a_traceback_and_no_all_pa
     nb = graded[1][name]
     assert run_all_stops(nb) == [], "Run All would stop there, before the student's last cell"
     _, where = wrong_release[name]
-    for number, solution in where.items():
-        check = next(c for c in nb.cells[solution + 1:] if c.cell_type == "code")
-        shown = text_of(check)
-        assert len(errors(check)) == 1, f"Exercise {number}: the check cell should show one error, shows {shown!r}"
-        assert errors(check)[0].traceback == [shown.strip()], "a self-check failure is one line, not a traceback"
+    for number, at in where.items():
+        check_cell = next(c for c in nb.cells[at + 1:] if c.cell_type == "code")
+        shown = text_of(check_cell)
+        assert len(errors(check_cell)) == 1, f"Exercise {number}: the check cell should show one error, shows {shown!r}"
+        assert errors(check_cell)[0].traceback == [shown.strip()], "a self-check failure is one line, not a traceback"
         assert shown.startswith(f"✗ Exercise {number}: failed") and EXPECT[number][0] in shown, shown
     assert_only_messages_and_skips(nb, name, wrong=True)
     plain = nb.cells[-1]

@@ -18,6 +18,9 @@ _PACKAGED: dict[str, list[str]] = {}  # course id -> exercise numbers, from each
 for _info in sorted(_pkgutil.iter_modules(__path__), key=lambda m: m.name):
     if _info.name.startswith("nb"):
         _module = _importlib.import_module(f".{_info.name}", __name__)
+        if not isinstance(getattr(_module, "NOTEBOOK", None), str):
+            raise ImportError(f"course_utils/checks/{_info.name}.py must say which notebook its checks belong to: "
+                              f'NOTEBOOK = "NN_topic" (the notebook\'s course id)')
         _numbers = _PACKAGED.setdefault(_module.NOTEBOOK, [])
         for _name, _value in vars(_module).items():
             if _name.startswith("check_") and hasattr(_value, "exercise"):
