@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -169,6 +170,30 @@ def _check(args) -> int:
     return 0 if ok else 1
 
 
+def _grade_class(args) -> int:
+    from .gradeclass import ClassError, Options, grade_class
+    from .outcome import PASSED
+    options = Options(jobs=args.jobs, timeout=args.timeout, sandbox=not args.no_sandbox,
+                      memory=int(args.memory_gb * 2**30) if args.memory_gb else 0, instructor=args.instructor,
+                      pattern=args.pattern, progress=not args.no_progress, notebooks=args.notebooks)
+    try:
+        graded = grade_class(args.submissions, args.out, options)
+    except ClassError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    scored = [r for r in graded.rows if r.exercise]
+    print(f"graded {graded.graded} submissions in {graded.seconds:.0f} s; {sum(r.status == PASSED for r in scored)} "
+          f"of {len(scored)} exercises passed; written to {args.out}: gradebook.csv, results.jsonl, summary.html, feedback/")
+    return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
 def _export_nbgrader(args) -> int:
     from .nbgrader_export import ASSIGNMENT, export_course
     graded = export_course(args.notebooks, args.out)
@@ -219,6 +244,23 @@ def main(argv: list[str] | None = None) -> int:
                    help="folder of the instructor notebooks, the course model (default: the repository's notebooks/)")
     p.add_argument("--executed", default=None, metavar="DIR",
                    help="also write each graded notebook as it ran (outputs, errors, messages) into DIR")
+    p = sub.add_parser("grade-class", help="grade a class's submissions in parallel, sandboxed, into a gradebook")
+    p.add_argument("submissions", metavar="DIR", help="one folder per student, or an LMS's flat download")
+    p.add_argument("--out", required=True, metavar="GRADES", help="where the gradebook, results and feedback go")
+    p.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1,
+                   help="submissions graded at once (default: the number of cores)")
+    p.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell (default: the course's cell timeout, course_utils.execute.CELL_TIMEOUT)")
+    p.add_argument("--notebooks", nargs="+", default=None, metavar="NN",
+                   help="grade only these course notebooks (ids or their leading numbers, e.g. 02 03)")
+    p.add_argument("--pattern", default=None, help="a regular expression for flat file names, with a group "
+                   "(?P<student>...) and optionally (?P<file>...), (?P<copy>...), (?P<late>...)")
+    p.add_argument("--instructor", default=None,
+                   help="folder of the instructor notebooks, the course model (default: the repository's notebooks/)")
+    p.add_argument("--no-sandbox", action="store_true", help="run the submissions with your own rights")
+    p.add_argument("--memory-gb", type=float, default=None, help="address space per kernel in the sandbox (default: 8)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p = sub.add_parser("grade-worker")  # one submission, for grade-class (not for direct use)
+    p.add_argument("spec")
     p = sub.add_parser("export-nbgrader", help="write the course as an nbgrader course (config + source/unit1)")
     p.add_argument("--out", required=True, help="the nbgrader course folder")
     p.add_argument("--notebooks", default="notebooks", help="folder of the instructor notebooks")
@@ -237,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
         return _env(args)
     if args.command == "lowest-constraints":  # standard library only, like env
         return _lowest_constraints(args)
+    if args.command == "grade-worker":
+        from .gradeclass import worker_main
+        return worker_main(args.spec)
     if getattr(args, "timeout", 0) is None:
         from .execute import CELL_TIMEOUT
         args.timeout = CELL_TIMEOUT
@@ -244,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     from .course import CourseError
     try:
         return {"env": _env, "data": _data, "run": _run, "release": _release,
-                "check": _check, "export-nbgrader": _export_nbgrader, "prune-runs": _prune_runs}[args.command](args)
+                "check": _check, "grade-class": _grade_class, "export-nbgrader": _export_nbgrader, "prune-runs": _prune_runs}[args.command](args)
     except (DataUnavailableError, CourseError) as e:  # expected failures: a message, not a traceback
         print(f"error: {e}", file=sys.stderr)
         return 1

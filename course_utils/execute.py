@@ -82,16 +82,19 @@ def _failing_cell(nb) -> tuple[int, str] | None:
     return None
 
 
-def execute(nb, cwd: Path | str, *, timeout: int = CELL_TIMEOUT, allow_errors: bool = False) -> Execution:
+def execute(nb, cwd: Path | str, *, timeout: int = CELL_TIMEOUT, allow_errors: bool = False,
+            km: AsyncKernelManager | None = None) -> Execution:
     """Run every code cell of ``nb`` (a NotebookNode, filled in place) in a fresh kernel.
 
     cwd: the kernel's working directory. timeout: seconds allowed per cell. allow_errors: run on
-    past every failing cell (grading), not only past cells tagged ``raises-exception``.
+    past every failing cell (grading), not only past cells tagged ``raises-exception``. km: the
+    kernel manager to start the kernel with (grading's sandbox); default: one of
+    :func:`kernel_manager_class`.
     Returns an :class:`Execution`; never raises for what the notebook does.
     """
     client = _Client(nb, timeout=timeout, kernel_name=KERNEL_NAME, record_timing=False,
                             allow_errors=allow_errors, kernel_manager_class=kernel_manager_class(),
-                            resources={"metadata": {"path": str(cwd)}})
+                            resources={"metadata": {"path": str(cwd)}}, **({"km": km} if km is not None else {}))
     try:
         client.execute()
     except CellExecutionError as e:

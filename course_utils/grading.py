@@ -56,9 +56,10 @@ def read_submission(path: Path | str) -> nbformat.NotebookNode:
         raise GradingError(f"{path}: no such file")
     if path.is_dir():
         raise GradingError(f"{path}: is a folder, not a notebook")
+    from nbformat.reader import NotJSONError
     try:
         nb = nbformat.read(path, as_version=4)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, NotJSONError):
         raise GradingError(f"{path}: not a notebook (not JSON; truncated, or a text file?)") from None
     except Exception as e:  # nbformat's own reading errors
         raise GradingError(f"{path}: not a notebook ({type(e).__name__}: {str(e).splitlines()[0][:120]})") from None
@@ -98,12 +99,14 @@ def match_submission(path: Path | str, course: Course) -> Submission:
     return Submission(Path(path), nb, owes)
 
 
-def grade_notebook(submission: Submission, timeout: int = CELL_TIMEOUT, *, keep: list | None = None) -> list[CheckResult]:
+def grade_notebook(submission: Submission, timeout: int = CELL_TIMEOUT, *, keep: list | None = None,
+                   km=None) -> list[CheckResult]:
     """Execute the submission in a fresh kernel (every cell runs, even after an error) and grade each
     exercise its course notebook owes.
 
     keep: a list that receives the submission as it ran (outputs, errors, messages), without the
     grader's own first cell and result records: what the student's Run All shows, every cell run.
+    km: the kernel manager to run it with (:class:`course_utils.sandbox.SandboxKernelManager`).
     """
     nb = submission.notebook
     expected = submission.owes.numbers
@@ -112,7 +115,7 @@ def grade_notebook(submission: Submission, timeout: int = CELL_TIMEOUT, *, keep:
     token = secrets.token_hex(16)
     nb.cells.insert(0, nbformat.v4.new_code_cell(
         _PROLOGUE.replace("__TOKEN__", repr(token)).replace("__MIME__", repr(RESULT_MIME))))
-    run = execute(nb, submission.path.parent, timeout=timeout, allow_errors=True)
+    run = execute(nb, submission.path.parent, timeout=timeout, allow_errors=True, km=km)
     del nb.cells[0]  # the grader's prologue
     results: dict[str, tuple[str, str]] = {}
     for cell in nb.cells:

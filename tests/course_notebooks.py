@@ -1,9 +1,12 @@
 """Small course notebooks for tests, built with the course model's metadata (course_utils.course)."""
 from __future__ import annotations
 
-import nbformat
+import textwrap
 
-from course_utils.course import KEY
+import nbformat
+from wrong_answers import blocks
+
+from course_utils.course import KEY, SOLUTION, STUB_COMMENT, cell_meta
 
 
 def md(source: str, **course) -> tuple:
@@ -39,3 +42,29 @@ def make_nb(*cells, id: str | None = "99_test") -> nbformat.NotebookNode:
             cell.metadata[KEY] = dict(course[0])
         nb.cells.append(cell)
     return nb
+
+
+def fill(nb, answers: dict[str, str]) -> dict[str, int]:
+    """Replace each stub of the exercises in ``answers`` by the answer (one part per block, re-indented
+    to the stub's indentation); the solution cells are the ones the course model names.
+    Returns {exercise: index of its solution cell}."""
+    where = {}
+    for index, cell in enumerate(nb.cells):
+        meta = cell_meta(cell)
+        number = meta.get("exercise") if meta.get("part") == SOLUTION else None
+        if number not in answers:
+            continue
+        parts, lines, out = blocks(answers[number]), cell.source.splitlines(), []
+        i = 0
+        while i < len(lines):
+            if lines[i].strip() == STUB_COMMENT and "raise NotImplementedError" in lines[i + 1]:
+                indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
+                out += textwrap.indent(textwrap.dedent(parts.pop(0)), indent).splitlines()
+                i += 2
+            else:
+                out.append(lines[i])
+                i += 1
+        assert not parts, f"Exercise {number}: more answer parts than stubs"
+        cell.source = "\n".join(out)
+        where[number] = index
+    return where

@@ -11,16 +11,15 @@ and shown the same outputs), and read what the student sees from it."""
 import re
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import nbformat
 import pytest
-from wrong_answers import EXPECT, RIGHT, WRONG, blocks
+from wrong_answers import EXPECT, RIGHT, WRONG
 
-from course_notebooks import check, code, make_nb, md, solution, statement
+from course_notebooks import check, code, fill, make_nb, md, solution, statement
 
-from course_utils.course import SKIP_TAG, SOLUTION, STUB_COMMENT, cell_meta, load_course
+from course_utils.course import SKIP_TAG, load_course
 from course_utils.execute import execute
 
 pytestmark = pytest.mark.notebook  # starts Jupyter kernels
@@ -36,32 +35,6 @@ def release(names: list[str], out: Path, src: Path = REPO / "notebooks") -> None
     proc = subprocess.run([sys.executable, "-m", "course_utils", "release", *[str(src / n) for n in names],
                            "--out", str(out)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-
-
-def fill(nb, answers: dict[str, str]) -> dict[str, int]:
-    """Replace each stub of the exercises in ``answers`` by the answer (one part per block, re-indented
-    to the stub's indentation); the solution cells are the ones the course model names.
-    Returns {exercise: index of its solution cell}."""
-    where = {}
-    for index, cell in enumerate(nb.cells):
-        meta = cell_meta(cell)
-        number = meta.get("exercise") if meta.get("part") == SOLUTION else None
-        if number not in answers:
-            continue
-        parts, lines, out = blocks(answers[number]), cell.source.splitlines(), []
-        i = 0
-        while i < len(lines):
-            if lines[i].strip() == STUB_COMMENT and "raise NotImplementedError" in lines[i + 1]:
-                indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
-                out += textwrap.indent(textwrap.dedent(parts.pop(0)), indent).splitlines()
-                i += 2
-            else:
-                out.append(lines[i])
-                i += 1
-        assert not parts, f"Exercise {number}: more answer parts than stubs"
-        cell.source = "\n".join(out)
-        where[number] = index
-    return where
 
 
 def text_of(cell) -> str:
