@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.course-utils-installed
 
-.PHONY: setup data run test test-portable test-lowest unit lab student check bench env clean distclean nbgrader prune-runs
+.PHONY: setup data run test test-portable test-lowest unit lab student check grade-class bench env clean distclean nbgrader prune-runs
 
 setup: $(STAMP)
 
@@ -84,6 +84,14 @@ student: setup
 NB ?= student
 check: setup
 	$(PY) -m course_utils check $(NB)
+
+# A whole class (docs/teaching.md): CLASS holds one folder per student or an LMS's flat download; the
+# gradebook, results, feedback pages and summary go to GRADES. Parallel (one job per core), sandboxed
+# with bubblewrap where installed, and resumable: a second call grades only new or changed submissions.
+CLASS  ?= submissions
+GRADES ?= grades
+grade-class: setup
+	$(PY) -m course_utils grade-class $(CLASS) --out $(GRADES)
 
 # The course as an nbgrader course: NBGRADER_DIR/nbgrader_config.py and source/unit1/, regenerated
 # from notebooks/ (the gradebook, submissions and feedback there are kept). Outside the repository

@@ -459,17 +459,26 @@ def write_outputs(out: Path, course: Course, students: list[str], rows: list[Row
     (out / "summary.html").write_text(summary_html(columns, students, graded), encoding="utf-8")
 
 
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
 def summary_html(columns: list[str], students: list[str], rows: list[Row]) -> str:
     """The instructor's page: each exercise's pass rate as a bar, and the most frequent failure messages."""
     n = max(1, len(students))
     passed = Counter(r.exercise for r in rows if r.status == PASSED)
-    failed = Counter((r.exercise, r.message) for r in rows if r.status != PASSED)
+    failed: Counter = Counter()
+    example: dict = {}
+    for r in rows:  # one mistake, one line: messages that differ only in their numbers count together
+        if r.status != PASSED:
+            key = (r.exercise, _NUMBER.sub("#", r.message))
+            failed[key] += 1
+            example.setdefault(key, r.message)
     esc = html.escape
     bars = "".join(
         f'<tr><th scope="row">{esc(c)}</th><td><div class="bar" style="width:{100 * passed[c] / n:.0f}%"></div></td>'
         f"<td>{100 * passed[c] / n:.0f} % ({passed[c]} of {len(students)})</td></tr>" for c in columns)
-    common = "".join(f"<tr><td>{esc(ex)}</td><td>{count} ({100 * count / n:.0f} %)</td><td>{esc(msg)}</td></tr>"
-                     for (ex, msg), count in failed.most_common(15))
+    common = "".join(f"<tr><td>{esc(key[0])}</td><td>{count} ({100 * count / n:.0f} %)</td><td>{esc(example[key])}</td></tr>"
+                     for key, count in failed.most_common(15))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Class summary</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;color:#111}}

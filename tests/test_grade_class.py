@@ -156,11 +156,11 @@ def test_a_notebook_is_regraded_when_its_own_checks_change_not_another_notebooks
 
 
 def test_summary_shows_pass_rates_and_the_most_frequent_failures():
-    rows = [Row(s, "02.ipynb", "2.1", "passed" if s in "ab" else "failed", "" if s in "ab" else "the slope has the wrong sign")
-            for s in "abcde"]
+    rows = [Row(s, "02.ipynb", "2.1", "passed" if s in "ab" else "failed",
+                "" if s in "ab" else f"the slope has the wrong sign (yours -0.{ord(s)})") for s in "abcde"]
     page = summary_html(["2.1", "2.2"], list("abcde"), rows)
     assert "40 % (2 of 5)" in page and "0 % (0 of 5)" in page
-    assert "3 (60 %)</td><td>the slope has the wrong sign" in page
+    assert "3 (60 %)</td><td>the slope has the wrong sign (yours -0.99)" in page  # one mistake, other numbers
     assert '<html lang="en">' in page and "<h1>" in page
 
 
@@ -284,3 +284,19 @@ def test_a_rerun_grades_nothing_and_a_flat_layout_grades_the_same(synthetic):
     fay = next(r for r in results(flat_out) if r["student"] == "fay" and r["exercise"] == "2.1")
     assert fay["late"] is True and fay["lms_id"] == "1006"
     assert_contained(flat_out / "feedback" / "gus" / "03_curse_of_dimensionality.html")
+
+
+@pytest.mark.notebook
+def test_without_bubblewrap_it_says_so_once_and_grades(tmp_path, tiny_course, monkeypatch):
+    import course_utils.sandbox as sandbox
+    monkeypatch.setattr(sandbox, "unavailable", lambda: "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)")
+    for student in ("ann", "bo"):
+        write(tmp_path / "class" / student / "99_tiny.ipynb", TINY)
+    lines = []
+    graded = grade_class(tmp_path / "class", tmp_path / "grades",
+                         Options(jobs=1, instructor=str(tiny_course), progress=False), log=lines.append)
+    notes = [line for line in lines if "sandbox" in line]
+    assert len(notes) == 2 and notes[0].startswith("note: no sandbox: bubblewrap is not installed")
+    assert "not sandboxed" in notes[1]
+    assert graded.graded == 1 and gradebook(tmp_path / "grades") == {"ann": {"2.1": 1, "total": 1},
+                                                                      "bo": {"2.1": 1, "total": 1}}
