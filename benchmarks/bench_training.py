@@ -18,9 +18,14 @@ adaptive mmap threshold) and then pays page faults for every batch; measured her
 2.2 s alone and 3.3 s after one epoch of the lecture's recipe in the same process.
 Goals: notebook 05 >= 5x faster than the lecture's recipe and within 1.15x of the floor, test
 accuracy within 0.01 of the lecture's. Exits 1 when a goal is missed.
+
+Every complete run writes its results, goals met or not, to ``benchmarks/results/bench_training.json``
+(``course_utils.fashion.RESULTS``, committed): notebook 05 prints the times from there, so the
+notebook quotes the last measurement instead of numbers typed in by hand.
 """
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -34,7 +39,7 @@ from torch.utils.data import DataLoader
 
 from course_utils import seeded_generator, set_all_seeds
 from course_utils.data import data_root, fashion_mnist_dataset, prepare_fashion_mnist
-from course_utils.fashion import CONFIG, batch_loader
+from course_utils.fashion import CONFIG, RESULTS, batch_loader
 from notebook_code import load_definitions
 
 REPEATS = 3
@@ -119,6 +124,25 @@ def main() -> int:
     ]
     for line, met in results:
         print(f"{line}  {'met' if met else 'MISSED'}")
+    record = {
+        "benchmark": "benchmarks/bench_training.py",
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": {"cpus": os.cpu_count(), "threads": torch.get_num_threads(), "threads_from": threads,
+                    "load_average": round(os.getloadavg()[0], 2), "platform": platform.platform(),
+                    "torch": torch.__version__},
+        "repeats": REPEATS,
+        "epochs": CONFIG["epochs"], "batch_size": CONFIG["batch_size"],
+        "train_images": len(fashion_mnist_dataset(True)),
+        "seconds": {name: [round(s, 3) for s, _ in runs[name]] for name in NAMES},
+        "median_seconds": {name: round(seconds[name], 3) for name in NAMES},
+        "test_accuracy": {name: round(accuracy[name], 4) for name in NAMES},
+        "goals": {"speedup_at_least": GOAL_SPEEDUP, "floor_ratio_at_most": GOAL_FLOOR,
+                  "accuracy_gap_at_most": GOAL_ACCURACY},
+        "goals_met": all(met for _, met in results),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    print(f"results written to {RESULTS.relative_to(RESULTS.parents[2])}")
     return 0 if all(met for _, met in results) else 1
 
 

@@ -9,6 +9,7 @@ in exported HTML too, with no ffmpeg), and saves as a GIF with Pillow.
 from __future__ import annotations
 
 import base64
+import html as html_text
 import io
 import uuid
 import warnings
@@ -19,7 +20,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from PIL import Image
 
-from .plotting import BOUNDARY_CMAP, POINT_COLORS, class_one_score, grid_for
+from .figures import CAPTION_CLASS, describe_animation, plain_text
+from .plotting import BOUNDARY_CMAP, POINT_COLORS, add_boundary_key, class_one_score, grid_for
 
 FRAME_LIMIT = 100  # more frames than this make the notebook heavy and slow to render
 HTML_LIMIT_BYTES = 5 * 1024 * 1024
@@ -86,7 +88,7 @@ def _png(image: Image.Image) -> bytes:
 
 
 _PLAYER = """<div class="course-anim" id="{id}" style="font-family:sans-serif;max-width:{width}px">
-<img id="{id}-img" src="data:image/png;base64,{first}" style="width:100%" alt="{title}"/>
+<img id="{id}-img" src="data:image/png;base64,{first}" style="width:100%" alt="{alt}"/>
 <div style="display:flex;align-items:center;gap:6px;margin-top:4px">
 <button type="button" id="{id}-prev" title="previous frame">&#9664;&#9664;</button>
 <button type="button" id="{id}-play" title="play / pause">&#9654; play</button>
@@ -130,6 +132,8 @@ class TrainingAnimation:
     interval: int = 150  # milliseconds between frames
     title: str = "Decision boundary"
     axis_labels: dict[str, tuple[str, str]] = field(default_factory=dict)  # panel -> (x label, y label)
+    # What the animation shows, for the player's alt text and caption (default: describe_animation's text).
+    description: str = ""
     _palette: list[Image.Image] | None = field(default=None, init=False, repr=False)
 
     def palette_frames(self) -> list[Image.Image]:
@@ -148,7 +152,8 @@ class TrainingAnimation:
             encoded = [base64.b64encode(_png(f)).decode("ascii") for f in quantized]
             html = _PLAYER.format(id=f"anim-{uuid.uuid4().hex[:12]}", width=frames[0].width, first=encoded[0],
                                   frames="[" + ",".join(f'"{e}"' for e in encoded) + "]", last=len(encoded) - 1,
-                                  count=len(encoded), interval=self.interval, title=self.title)
+                                  count=len(encoded), interval=self.interval,
+                                  alt=html_text.escape(plain_text(self.describe()), quote=True))
             size = len(html.encode())
             if size <= max_bytes or frames[0].width < 100:
                 return html
@@ -163,6 +168,21 @@ class TrainingAnimation:
     def _repr_html_(self) -> str:
         return self.to_html()
 
+    def describe(self) -> str:
+        """The description: :attr:`description` if set, else :func:`course_utils.figures.describe_animation`."""
+        return " ".join((self.description or describe_animation(self)).split())
+
+    def show(self, html: str | None = None) -> None:
+        """Display the player (``html`` from :meth:`to_html`, or rendered now), its description as
+        the image's alt text, then the description as a visible caption below it, as
+        :func:`course_utils.figures.show_figure` does for a figure."""
+        from IPython.display import HTML, display
+
+        description = self.describe()
+        display(HTML(html if html is not None else self.to_html()))
+        display({"text/html": f'<p class="{CAPTION_CLASS}"><strong>Figure.</strong> {html_text.escape(description)}</p>',
+                 "text/plain": f"Figure. {description}"}, raw=True)
+
     def save_gif(self, path: Path | str) -> Path:
         """Write the frames as a looping GIF with Pillow; returns the path."""
         path = Path(path)
@@ -175,7 +195,9 @@ class TrainingAnimation:
 def animate_training(recorder: TrainingRecorder, *, max_frames: int = 60, interval: int = 150,
                      title: str = "Decision boundary", unit: str = "step", ylabel: str | None = None,
                      dpi: int = 72) -> TrainingAnimation:
-    """Render one frame per kept snapshot: the boundary with the data (left), the metrics so far (right).
+    """Render one frame per kept snapshot: the boundary with the data (left, with a colorbar for
+    P(class 1) and a legend for the classes), the metrics up to that snapshot (right; later values
+    are not drawn).
 
     unit: what one recorded step is ("epoch" for a pass over the data, "batch" for one update); it
         labels the metrics' x axis and the counter on the boundary panel.
@@ -196,14 +218,17 @@ def animate_training(recorder: TrainingRecorder, *, max_frames: int = 60, interv
                   for label, color in zip((0, 1), POINT_COLORS)]
         left.set(xlabel="$x_1$", ylabel="$x_2$", title=title)
         left.grid(False)
+        add_boundary_key(fig, left, surface, legend_axes=left)  # what the shading and the colours mean
         step_text = left.text(0.02, 0.97, "", transform=left.transAxes, va="top", fontsize=9, animated=True,
                               bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none"})
         steps = np.array([s.step for s in recorder.snapshots])
         lines = []
         for i, name in enumerate(recorder.snapshots[0].metrics):
             values = np.array([s.metrics[name] for s in recorder.snapshots])
-            right.plot(steps, values, color=f"C{i}", alpha=0.15)  # the whole run, faint
-            line, = right.plot(steps, values, color=f"C{i}", label=name, animated=True)
+            # Drawn with the whole run so that the axes' limits fit it from the first frame; being
+            # animated, the line is left out of the background, and each frame draws only the part so far.
+            line, = right.plot(steps, values, color=f"C{i}", label=name, animated=True,
+                               marker="o", markersize=3, markevery=[-1])  # a dot on the latest value
             lines.append((line, values))
         names = list(recorder.snapshots[0].metrics)
         right.set(xlabel=unit, ylabel=ylabel or " / ".join(names),

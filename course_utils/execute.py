@@ -133,10 +133,20 @@ def execute_notebook(path: Path, out_dir: Path, timeout: int = CELL_TIMEOUT, htm
     return RunResult(path.name, not run.error, seconds, run.error)
 
 
+TEMPLATES = Path(__file__).with_name("templates")  # the course's nbconvert templates
+HTML_TEMPLATE = "course"  # JupyterLab's look, made to meet WCAG 2.1 AA (templates/course/index.html.j2)
+
+
+def html_exporter():
+    """nbconvert's HTML exporter with the course template: figures' alt text from their output
+    metadata, code colours and links with enough contrast, MathJax's assistive MathML."""
+    from nbconvert import HTMLExporter
+    return HTMLExporter(template_name=HTML_TEMPLATE, extra_template_basedirs=[str(TEMPLATES)])
+
+
 def export_html(nb, path: Path) -> Path:
     """Write an executed notebook as standalone HTML (its animations keep their controls)."""
-    from nbconvert import HTMLExporter
-    body, _ = HTMLExporter().from_notebook_node(nb)
+    body, _ = html_exporter().from_notebook_node(nb)
     path.write_text(body, encoding="utf-8")
     return path
 

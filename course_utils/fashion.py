@@ -1,9 +1,11 @@
 """The Fashion-MNIST set-up of notebooks 05 and 06 and ``benchmarks/bench_training.py``: one
-configuration, the train / validation / test split, and a loader that fetches each batch with one
-indexing operation. The network, the training loop and the evaluation stay in the notebooks.
+configuration, the train / validation / test split, a loader that fetches each batch with one
+indexing operation, and the benchmark's last recorded results. The network, the training loop and
+the evaluation stay in the notebooks.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +63,17 @@ def batch_loader(dataset: TensorDataset, batch_size: int, shuffle: bool = False,
     order = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
     return DataLoader(dataset, batch_size=None, sampler=BatchSampler(order, batch_size, drop_last=False),
                       generator=generator)
+
+
+# Where ``benchmarks/bench_training.py`` records its last complete run (committed with the repository).
+RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "bench_training.json"
+
+
+def training_benchmark(path: Path | str = RESULTS) -> dict[str, Any] | None:
+    """The results ``benchmarks/bench_training.py`` wrote on its last complete run (times in seconds
+    per pipeline, test accuracies, the machine, the goals and whether they were met), or None when
+    there is no such file (a copy of the course without the ``benchmarks`` folder)."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))

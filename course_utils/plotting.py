@@ -9,16 +9,26 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-BOUNDARY_CMAP = "RdBu"
-POINT_COLORS = ("#c0392b", "#2c6fbb")
+# Colour-blind-safe colours (tests/test_accessibility.py simulates the three colour-vision deficiencies):
+# Okabe & Ito's palette for categories, viridis for magnitudes, a red-blue diverging map for signed values.
+OKABE_ITO = {"blue": "#0072B2", "vermillion": "#D55E00", "bluish green": "#009E73", "reddish purple": "#CC79A7",
+             "orange": "#E69F00", "sky blue": "#56B4E9", "yellow": "#F0E442", "black": "#000000"}
+# the colour cycle C0, C1, ...: Okabe-Ito without yellow (1.3:1 against white, too faint for a line)
+CATEGORY_COLORS = tuple(c for name, c in OKABE_ITO.items() if name != "yellow")
+MAGNITUDE_CMAP = "viridis"
+DIVERGING_CMAP = "RdBu_r"  # negative blue, positive red, white at zero
+BOUNDARY_CMAP = "RdBu"  # P(class 1): red (class 0) to blue (class 1)
+POINT_COLORS = (OKABE_ITO["vermillion"], OKABE_ITO["blue"])  # class 0, class 1
 
 
 def use_course_style() -> None:
-    """One look for every figure: readable sizes, light grid, no top/right spines."""
+    """One look for every figure: readable sizes, light grid, no top/right spines, colour-blind-safe
+    colours (Okabe-Ito as the colour cycle, viridis as the default colormap)."""
     plt.rcParams.update({
         "figure.figsize": (6.4, 4.0), "figure.dpi": 80, "axes.grid": True, "grid.alpha": 0.3,
         "axes.spines.top": False, "axes.spines.right": False, "axes.titlesize": 11,
         "axes.labelsize": 10, "legend.fontsize": 9, "legend.frameon": False,
+        "axes.prop_cycle": plt.cycler(color=CATEGORY_COLORS), "image.cmap": MAGNITUDE_CMAP,
     })
 
 
@@ -78,6 +88,35 @@ def plot_decision_boundary(model, X: np.ndarray, y: np.ndarray, ax: Axes | None 
     return ax
 
 
+def add_boundary_key(fig: Figure, axes, shading=None, *, legend_axes: Axes | None = None) -> None:
+    """Say what the colours of decision-boundary panels mean: a colorbar for the shading
+    (P(class 1), with the 0.5 level marked) and a legend for the two classes and the boundary line.
+
+    Args:
+        fig: the figure; axes: one panel or an array of panels drawn like :func:`plot_decision_boundary`.
+        shading: the shaded surface to explain (default: the filled contours of the first panel).
+        legend_axes: put the legend under this panel; by default one legend under the whole
+            figure (that needs ``layout="constrained"``).
+    """
+    from matplotlib.contour import ContourSet
+    from matplotlib.lines import Line2D
+
+    axes = list(np.ravel(axes))
+    if shading is None:
+        shading = next(c for c in axes[0].collections if isinstance(c, ContourSet) and c.filled)
+    bar = fig.colorbar(shading, ax=axes if len(axes) > 1 else axes[0], label="P(class 1), the shading",
+                       fraction=0.05 if len(axes) == 1 else 0.03)
+    bar.ax.axhline(0.5, color="k", lw=1.2)
+    bar.ax.grid(False)
+    handles = [Line2D([], [], ls="", marker="o", markersize=5, markerfacecolor=color, markeredgecolor="white",
+                      label=f"class {label}") for label, color in zip((0, 1), POINT_COLORS)]
+    handles.append(Line2D([], [], color="k", lw=1.2, label="decision boundary (P = 0.5)"))
+    if legend_axes is None:
+        fig.legend(handles=handles, loc="outside lower center", ncols=3)
+    else:
+        legend_axes.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=3)
+
+
 def plot_training_curves(history: Mapping[str, Sequence[float]], ax: Axes | None = None, *,
                          xlabel: str = "epoch", title: str = "Training curves") -> Axes:
     """Plot each series of ``history`` (name -> values per step); losses left, accuracies right.
@@ -129,11 +168,14 @@ def image_grid(images, labels: Sequence[int], class_names: Sequence[str], *, n_c
 
 
 def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str], ax: Axes | None = None, *,
-                          title: str = "Confusion matrix (rows: true, columns: predicted)") -> Axes:
-    """Draw a confusion matrix (K, K) of counts with class names and the counts written in."""
+                          title: str = "Confusion matrix (rows: true, columns: predicted)",
+                          count_label: str = "test images") -> Axes:
+    """Draw a confusion matrix (K, K) of counts with class names, the counts written in, and a
+    colorbar labelled ``count_label`` (what the counts count)."""
     ax = ax or plt.gca()
     cm = np.asarray(cm)
-    ax.imshow(cm, cmap="Blues")
+    image = ax.imshow(cm, cmap="Blues")
+    ax.figure.colorbar(image, ax=ax, label=count_label, fraction=0.046, pad=0.04)
     ticks = np.arange(len(class_names))
     ax.set_xticks(ticks, class_names, rotation=45, ha="right")
     ax.set_yticks(ticks, class_names)

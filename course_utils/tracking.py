@@ -129,6 +129,40 @@ def _new_run_folder(parent: Path) -> Path:
     raise FileExistsError(f"no free run folder for {stamp} in {parent}")
 
 
+def layer_sizes(model) -> list[int]:
+    """The sizes a network of linear layers maps through, read from the model itself:
+    ``[784, 128, 10]`` for the lecture's ``Net``, ``[784, 256, 128, 10]`` for ``DeeperNet(256, 128)``.
+
+    The ``nn.Linear`` layers are taken in the order they are declared when each one's input size is
+    the previous one's output size; otherwise they are chained by those sizes. Raises ValueError
+    when the model has no linear layer or its linear layers do not form one chain.
+    """
+    import torch.nn as nn
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        raise ValueError(f"{type(model).__name__} has no linear layer")
+    if any(a.out_features != b.in_features for a, b in zip(linears, linears[1:])):
+        outputs = [m.out_features for m in linears]
+        firsts = [m for m in linears if outputs.count(m.in_features) == 0]
+        if len(firsts) != 1:
+            raise ValueError(f"the linear layers of {type(model).__name__} do not form one chain")
+        chain, rest = firsts, [m for m in linears if m is not firsts[0]]
+        while rest:
+            following = [m for m in rest if m.in_features == chain[-1].out_features]
+            if len(following) != 1:
+                raise ValueError(f"the linear layers of {type(model).__name__} do not form one chain")
+            chain.append(following[0])
+            rest.remove(following[0])
+        linears = chain
+    return [linears[0].in_features] + [m.out_features for m in linears]
+
+
+def mlp_name(model) -> str:
+    """A name for a network of linear layers from its actual sizes, e.g. ``"mlp-784-128-10"``
+    (see :func:`layer_sizes`): a run named by it says which network it trained."""
+    return "mlp-" + "-".join(str(n) for n in layer_sizes(model))
+
+
 RUNS_DIR_ENV = "COURSE_RUNS_DIR"
 
 

@@ -147,3 +147,17 @@ def test_plots_have_titles_and_labels():
     assert a.get_title() == "boundary" and a.get_xlabel() and b.get_ylabel() == "loss"
     assert b.right.get_ylabel() == "accuracy"
     plt.close(fig)
+
+
+def test_metrics_panel_shows_only_the_run_so_far():
+    """Two runs that agree up to a step and differ after it (over the same range) render that step alike."""
+    from course_utils.animation import Snapshot
+
+    response = np.tile(np.linspace(0, 1, 40, dtype=np.float32), (40, 1))
+    frames = []
+    for losses in ([1.0, 0.8, 0.2, 0.6, 0.4], [1.0, 0.8, 0.6, 0.2, 0.4]):
+        rec = TrainingRecorder(X, Y, resolution=40)
+        rec.snapshots = [Snapshot(step, response, {"loss": loss}) for step, loss in enumerate(losses)]
+        frames.append([np.asarray(f) for f in animate_training(rec).frames])
+    assert np.array_equal(frames[0][1], frames[1][1]), "a frame shows metrics of later steps"
+    assert not np.array_equal(frames[0][2], frames[1][2])

@@ -260,7 +260,7 @@ def test_evaluate_gets_the_model_on_the_notebooks_device(monkeypatch):
 
     def evaluate(model, loader):
         seen.append(next(model.parameters()).device)
-        raise NotImplementedError("Exercise 5.2")
+        raise NotImplementedError("Exercise 5.1")
 
     assert checks.check_evaluate(evaluate).status == NOT_ATTEMPTED
     assert len(asked) == 1 and seen == asked, (asked, seen)

@@ -229,3 +229,22 @@ def test_runs_root_follows_the_environment(monkeypatch, tmp_path):
     assert runs_root() == tmp_path
     monkeypatch.delenv("COURSE_RUNS_DIR")
     assert runs_root() == Path("runs"), "runs/ in the notebook's own folder: nothing written outside it"
+
+
+def test_mlp_name_follows_the_model_not_the_configuration():
+    """A run of a deeper network must not be named like the lecture's 784-128-10 network."""
+    from course_utils.tracking import layer_sizes, mlp_name
+
+    class Shuffled(torch.nn.Module):  # declared out of order: chained by sizes
+        def __init__(self):
+            super().__init__()
+            self.out, self.first, self.second = (torch.nn.Linear(128, 10), torch.nn.Linear(784, 256),
+                                                 torch.nn.Linear(256, 128))
+
+    lecture = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
+    assert mlp_name(lecture) == "mlp-784-128-10"
+    assert layer_sizes(Shuffled()) == [784, 256, 128, 10]
+    with pytest.raises(ValueError, match="no linear layer"):
+        layer_sizes(torch.nn.ReLU())
+    with pytest.raises(ValueError, match="one chain"):
+        layer_sizes(torch.nn.Sequential(torch.nn.Linear(5, 3), torch.nn.Linear(4, 2)))

@@ -5,7 +5,7 @@
 it to the block's indentation). ``EXPECT[exercise][i]`` is a fragment of the message the
 exercise's self-check must show for ``WRONG[exercise][i]``.
 
-A solution cell with several blocks (Exercise 5.1: ``__init__`` and ``forward``) gets one string
+A solution cell with several blocks (Exercise 5.2: ``__init__`` and ``forward``) gets one string
 whose parts are separated by a line holding only :data:`NEXT_BLOCK`, one part per block in the
 cell's order; :func:`blocks` splits such a string.
 
@@ -112,7 +112,7 @@ return (preds.mean(axis=0) - truth_values) ** 2, preds.var(axis=0)
 # ---------------------------------------------------------------- 03 · the curse of dimensionality
 
 _SHELL = """
-x = rng.uniform(-1, 1, size=(n, d)).astype(np.float32)
+x = rng.random((n, d), dtype=np.float32) * 2 - 1
 return {result}
 """
 _add("3.1", _SHELL.format(result="float(np.mean(np.linalg.norm(x, axis=1) > 0.95))"), "too many points")
@@ -122,7 +122,7 @@ _add("3.1", """
 return 1 - 0.95**d
 """, "the formula itself")
 _add("3.1", """
-x = np.random.default_rng().uniform(-1, 1, size=(n, d)).astype(np.float32)
+x = np.random.default_rng().random((n, d), dtype=np.float32) * 2 - 1
 return float(np.mean(np.abs(x).max(axis=1) > 0.95))
 """, "rng you are given")
 RIGHT["3.1"] = ["""
@@ -320,22 +320,22 @@ self.hidden1 = nn.Linear(784, hidden1)
 self.hidden2 = nn.Linear(hidden1, hidden2)
 self.output = nn.Linear(hidden2, 10)
 """
-_add("5.1", _LAYERS + NEXT_BLOCK + """
+_add("5.2", _LAYERS + NEXT_BLOCK + """
 x = F.relu(self.hidden1(x))
 x = self.hidden2(x)
 return self.output(x)
 """, "ReLU after the second hidden layer is missing")
-_add("5.1", _LAYERS + NEXT_BLOCK + """
+_add("5.2", _LAYERS + NEXT_BLOCK + """
 x = F.relu(self.hidden1(x))
 x = F.relu(self.hidden2(x))
 return F.softmax(self.output(x), dim=1)
 """, "probabilities")
-_add("5.1", _LAYERS + NEXT_BLOCK + """
+_add("5.2", _LAYERS + NEXT_BLOCK + """
 x = F.relu(self.hidden1(x))
 x = F.relu(self.hidden2(x))
 return F.relu(self.output(x))
 """, "after the output layer")
-_add("5.1", """
+_add("5.2", """
 self.hidden1 = nn.Linear(784, hidden1)
 self.hidden2 = nn.Linear(hidden1, hidden1)
 self.output = nn.Linear(hidden1, 10)
@@ -344,7 +344,7 @@ x = F.relu(self.hidden1(x))
 x = F.relu(self.hidden2(x))
 return self.output(x)
 """, "linear layers")
-RIGHT["5.1"] = ["""
+RIGHT["5.2"] = ["""
 self.output = nn.Linear(hidden2, 10)
 self.second = nn.Linear(hidden1, hidden2)
 self.first = nn.Linear(784, hidden1)
@@ -357,7 +357,7 @@ self.net = nn.Sequential(nn.Linear(784, hidden1), nn.ReLU(), nn.Linear(hidden1, 
 return self.net(x)
 """]
 
-_add("5.2", """
+_add("5.1", """
 model.eval()
 losses, accuracies = [], []
 with torch.no_grad():
@@ -393,10 +393,10 @@ def _evaluate_with(*changes: tuple[str, str]) -> str:
     return source
 
 
-_add("5.2", _evaluate_with(("model(images.view(-1, 784))", "model(images)")), "flatten each batch")
-_add("5.2", _evaluate_with(("correct / total\n", "correct\n")), "accuracy should be a fraction")
-_add("5.2", _evaluate_with(("model.eval()\n", ""), ("model.train()\n", "")), "training mode")
-_add("5.2", _evaluate_with(("torch.no_grad()", "torch.set_grad_enabled(True)")), "gradient tracking")
+_add("5.1", _evaluate_with(("model(images.view(-1, 784))", "model(images)")), "flatten each batch")
+_add("5.1", _evaluate_with(("correct / total\n", "correct\n")), "accuracy should be a fraction")
+_add("5.1", _evaluate_with(("model.eval()\n", ""), ("model.train()\n", "")), "training mode")
+_add("5.1", _evaluate_with(("torch.no_grad()", "torch.set_grad_enabled(True)")), "gradient tracking")
 
 # ---------------------------------------------------------------- 06 · Fashion-MNIST with TensorBoard
 

@@ -1,4 +1,4 @@
-"""Self-checks for notebook 05 (Fashion-MNIST minimal): Exercises 5.1 and 5.2."""
+"""Self-checks for notebook 05 (Fashion-MNIST minimal): Exercise 5.1 (``evaluate``) and 5.2 (``DeeperNet``)."""
 from __future__ import annotations
 
 from typing import Callable
@@ -14,7 +14,7 @@ def _relu(z: np.ndarray) -> np.ndarray:
     return np.maximum(z, 0)
 
 
-@exercise_check("5.1")
+@exercise_check("5.2")
 def check_deeper_net(DeeperNet) -> None:
     """Check ``DeeperNet(hidden1, hidden2)``: 784 -> hidden1 -> ReLU -> hidden2 -> ReLU -> 10 logits.
 
@@ -98,7 +98,7 @@ class _ProbeModel:
         return Probe().to(device)
 
 
-@exercise_check("5.2")
+@exercise_check("5.1")
 def check_evaluate(evaluate: Callable) -> None:
     """Check ``evaluate(model, loader) -> (mean loss per example, accuracy)`` over a whole DataLoader.
 

@@ -78,6 +78,23 @@ def saved_run(lab, name: str) -> nbformat.NotebookNode:
     return nb
 
 
+def missing_captions(page, nb) -> list[str]:
+    """Problems with the figures' captions in JupyterLab: every figure of the saved notebook is
+    described (course_utils.figures.show_figure), and each caption's text is on the page (up to
+    its first formula, which MathJax typesets)."""
+    from course_utils.accessibility import figure_problems
+    from course_utils.figures import CAPTION_CLASS
+    problems = figure_problems(nb)
+    expected = [o["data"]["text/plain"].removeprefix("Figure. ") for c in nb.cells if c.cell_type == "code"
+                for o in c.outputs if CAPTION_CLASS in str(o.get("data", {}).get("text/html", ""))]
+    shown = " ".join(" ".join(t.split()) for t in page.locator(f".jp-OutputArea-output .{CAPTION_CLASS}").all_inner_texts())
+    for caption in expected:
+        text = " ".join(caption.split("$")[0].split())
+        if text not in shown:
+            problems.append(f"caption not on the page: {caption[:80]!r}")
+    return problems
+
+
 def frame_label(anim) -> str:
     return anim.locator("span").first.inner_text()
 
@@ -126,6 +143,11 @@ def test_two_moons_runs_in_jupyterlab_and_its_animation_plays(two_moons_page, ju
     screenshot(page, "02_two_moons_mlp")
 
 
+def test_two_moons_figures_show_their_captions_in_jupyterlab(two_moons_page, jupyter_lab):
+    saved = saved_run(jupyter_lab, "02_two_moons_mlp.ipynb")
+    assert missing_captions(two_moons_page, saved) == []
+
+
 def test_exported_html_plays_without_jupyter(two_moons_page, browser, jupyter_lab, tmp_path):
     saved = saved_run(jupyter_lab, "02_two_moons_mlp.ipynb")
     html = export_html(saved, tmp_path / "02_two_moons_mlp.html")  # what `make run` writes to build/
@@ -144,7 +166,7 @@ def test_fashion_mnist_minimal_runs_in_jupyterlab(browser, jupyter_lab):
     page = run_all_cells(browser, jupyter_lab, "05_fashion_mnist_minimal.ipynb")
     try:
         assert error_outputs(page) == []
-        saved_run(jupyter_lab, "05_fashion_mnist_minimal.ipynb")
+        saved = saved_run(jupyter_lab, "05_fashion_mnist_minimal.ipynb")
         final = page.locator(".jp-OutputArea-output", has_text=re.compile(r"^Test accuracy: ")).all_inner_texts()
         assert len(final) == 1, final
         accuracy = float(re.match(r"Test accuracy: (\d\.\d+)", final[0]).group(1))
@@ -152,6 +174,7 @@ def test_fashion_mnist_minimal_runs_in_jupyterlab(browser, jupyter_lab):
         assert page.locator(".jp-OutputArea-output", has_text="All checks passed.").count() == 1
         page.locator(".jp-OutputArea-output", has_text="Test accuracy: ").first.scroll_into_view_if_needed()
         screenshot(page, "05_fashion_mnist_minimal")
+        assert missing_captions(page, saved) == []
     finally:
         page.close()
         shut_down_kernels(jupyter_lab)
