@@ -100,7 +100,9 @@ class Sandbox:
                 args += ["--symlink", os.readlink(link), link]
             elif os.path.isdir(link):
                 args += ["--ro-bind", link, link]
-        made = {"/", "/usr", "/etc"}
+        # /tmp first: a bind below it (a checkout in /tmp) must land on the private /tmp, not under it
+        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+        made = {"/", "/usr", "/etc", "/tmp"}
         for env_dir in sorted({sys.prefix, sys.base_prefix, sys.exec_prefix}):
             if not env_dir.startswith("/usr/"):
                 for parent in reversed(Path(env_dir).parents):
@@ -108,8 +110,6 @@ class Sandbox:
                         args += ["--perms", "0755", "--dir", str(parent)]
                         made.add(str(parent))
                 args += ["--ro-bind", env_dir, env_dir]
-        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-        made.add("/tmp")
         mounts = [("--ro-bind", str(p)) for p in self.readonly] + [("--bind", str(ipc_dir)), ("--bind", str(self.work))]
         for _, path in mounts:  # the folders above a mount point, traversable by the kernel's user
             for parent in reversed(Path(path).parents):
