@@ -161,3 +161,18 @@ def test_metrics_panel_shows_only_the_run_so_far():
         frames.append([np.asarray(f) for f in animate_training(rec).frames])
     assert np.array_equal(frames[0][1], frames[1][1]), "a frame shows metrics of later steps"
     assert not np.array_equal(frames[0][2], frames[1][2])
+
+
+def test_player_alt_and_caption_carry_the_description(monkeypatch):
+    anim = animate_training(sklearn_recording(steps=4), title="Moons <small>")
+    assert 'alt="Moons &lt;small&gt;: an animation of 4 frames, from step 0 to 3.' in anim.to_html()
+    anim.description = 'The boundary "bends" over the frames.'
+    html = anim.to_html()
+    assert 'alt="The boundary &quot;bends&quot; over the frames."' in html
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda data, **kw: shown.append(data))
+    anim.show(html)
+    (player, caption) = shown
+    assert player.data == html
+    assert caption["text/plain"] == 'Figure. The boundary "bends" over the frames.'
+    assert 'class="course-figure-caption"' in caption["text/html"]
