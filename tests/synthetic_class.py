@@ -81,7 +81,7 @@ def _notebook(release: Path, name: str, answers: dict[str, str], first: list[str
     nb = nbformat.read(release / name, as_version=4)
     fill(nb, answers)
     for i, source in enumerate(first):  # after the first code cell (the imports)
-        nb.cells.insert(2 + i, nbformat.v4.new_code_cell(source))
+        nb.cells.insert(2 + i, nbformat.v4.new_code_cell(source, id=f"added-{i}"))  # fixed ids: same bytes in every layout
     return nb
 
 
