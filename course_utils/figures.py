@@ -72,17 +72,21 @@ def _join(items: Sequence[str]) -> str:
 
 def _kinds(ax: Axes) -> list[str]:
     """The kinds of marks on ``ax``: line plot, scatter plot, bar chart, image, filled contours, contour lines."""
+    from matplotlib.artist import Artist
     from matplotlib.collections import PathCollection, PolyCollection, QuadMesh
-    from matplotlib.contour import ContourSet
     from matplotlib.patches import Rectangle
 
+    from .plotting import contour_sets
+
     kinds = []
-    contours = [c for c in ax.collections if isinstance(c, ContourSet)]
+    contours = contour_sets(ax)
+    # before matplotlib 3.8 a contour set is not an artist but adds one PathCollection per level
+    parts = {id(c) for c in contours} | {id(m) for c in contours if not isinstance(c, Artist) for m in c.collections}
     if any(c.filled for c in contours):
         kinds.append("shaded contours")
     if any(not c.filled for c in contours):
         kinds.append("contour lines")
-    if any(isinstance(c, PathCollection) and not isinstance(c, ContourSet) for c in ax.collections):
+    if any(isinstance(c, PathCollection) and id(c) not in parts for c in ax.collections):
         kinds.append("scatter plot")
     if any(isinstance(c, QuadMesh) for c in ax.collections) or ax.images:
         kinds.append("image" if ax.images and not ax.get_xlabel() and not ax.get_ylabel() else "heat map")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import weakref
 from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -79,13 +80,36 @@ def plot_decision_boundary(model, X: np.ndarray, y: np.ndarray, ax: Axes | None 
     xx, yy = grid if grid is not None else grid_for(X, resolution)
     if response is None:
         response = class_one_score(model, np.c_[xx.ravel(), yy.ravel()]).reshape(xx.shape)
-    ax.contourf(xx, yy, response, levels=np.linspace(0, 1, 11), cmap=BOUNDARY_CMAP, alpha=0.35, vmin=0, vmax=1)
-    ax.contour(xx, yy, response, levels=[0.5], colors="k", linewidths=1.2)
+    shading = ax.contourf(xx, yy, response, levels=np.linspace(0, 1, 11), cmap=BOUNDARY_CMAP, alpha=0.35,
+                          vmin=0, vmax=1)
+    boundary = ax.contour(xx, yy, response, levels=[0.5], colors="k", linewidths=1.2)
+    record_contours(ax, shading, boundary)
     for label, color in zip((0, 1), POINT_COLORS):
         pts = X[y == label]
         ax.scatter(pts[:, 0], pts[:, 1], s=14, c=color, edgecolors="white", linewidths=0.4, label=f"class {label}")
     ax.set(xlabel="$x_1$", ylabel="$x_2$", title=title or "")
     return ax
+
+
+_CONTOURS: "weakref.WeakKeyDictionary[Axes, list]" = weakref.WeakKeyDictionary()
+
+
+def record_contours(ax: Axes, *contour_sets) -> None:
+    """Remember the contour sets drawn on ``ax`` (see :func:`contour_sets`)."""
+    _CONTOURS.setdefault(ax, []).extend(contour_sets)
+
+
+def contour_sets(ax: Axes) -> list:
+    """The contour sets on ``ax``, filled and line.
+
+    From matplotlib 3.8 on a contour set is one artist among ``ax.collections``. Before, it is a
+    holder that adds one collection per level to the axes and is not itself on them, so those the
+    course's helpers draw are also recorded (:func:`record_contours`).
+    """
+    from matplotlib.contour import ContourSet
+
+    found = [c for c in ax.collections if isinstance(c, ContourSet)]
+    return found + [c for c in _CONTOURS.get(ax, []) if c not in found]
 
 
 def add_boundary_key(fig: Figure, axes, shading=None, *, legend_axes: Axes | None = None) -> None:
@@ -98,12 +122,15 @@ def add_boundary_key(fig: Figure, axes, shading=None, *, legend_axes: Axes | Non
         legend_axes: put the legend under this panel; by default one legend under the whole
             figure (that needs ``layout="constrained"``).
     """
-    from matplotlib.contour import ContourSet
     from matplotlib.lines import Line2D
 
     axes = list(np.ravel(axes))
     if shading is None:
-        shading = next(c for c in axes[0].collections if isinstance(c, ContourSet) and c.filled)
+        filled = [c for c in contour_sets(axes[0]) if c.filled]
+        if not filled:
+            raise ValueError("add_boundary_key: the first panel has no shaded contours; draw it with "
+                             "plot_decision_boundary or pass shading=")
+        shading = filled[0]
     bar = fig.colorbar(shading, ax=axes if len(axes) > 1 else axes[0], label="P(class 1), the shading",
                        fraction=0.05 if len(axes) == 1 else 0.03)
     bar.ax.axhline(0.5, color="k", lw=1.2)

@@ -172,6 +172,31 @@ def test_describe_figure_names_each_panel_and_the_colour_scale():
         plt.close(fig)
 
 
+def test_a_decision_boundary_panel_is_described_as_contours_and_points_and_gets_its_key():
+    # On every supported matplotlib: before 3.8 a contour set is not on the axes, only its levels are.
+    from course_utils.plotting import add_boundary_key, contour_sets, plot_decision_boundary
+    X = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]])
+    y = np.array([0, 1, 1, 0])
+    fig, ax = plt.subplots(layout="constrained")
+    try:
+        plot_decision_boundary(lambda pts: pts[:, 0], X, y, ax=ax, resolution=20)
+        assert sorted(c.filled for c in contour_sets(ax)) == [False, True]
+        assert figures.describe_axes(ax).startswith("Shaded contours, contour lines and scatter plot; x axis x_1")
+        add_boundary_key(fig, ax)
+        assert [a.get_ylabel() for a in fig.axes[1:]] == ["P(class 1), the shading"]
+        assert [t.get_text() for t in fig.legends[0].get_texts()] == [
+            "class 0", "class 1", "decision boundary (P = 0.5)"]
+    finally:
+        plt.close(fig)
+    fig, ax = plt.subplots()
+    try:
+        ax.scatter(X[:, 0], X[:, 1])
+        with pytest.raises(ValueError, match="no shaded contours"):
+            add_boundary_key(fig, ax)
+    finally:
+        plt.close(fig)
+
+
 def test_describe_figure_sums_up_an_image_grid():
     from course_utils.plotting import image_grid
     fig = image_grid(np.zeros((6, 4, 4)), [0, 1, 0, 1, 0, 1], ["cat", "dog"], n_cols=3, title="Six images")
