@@ -59,8 +59,7 @@ NAMES = ("lecture", "notebook 05", "floor")
 def train_and_test(name: str) -> tuple[float, float]:
     """One timed run of pipeline ``name`` in this process: (seconds for CONFIG['epochs'] epochs,
     loading batches included; test accuracy)."""
-    nb = load_definitions("05_fashion_mnist_minimal.ipynb", {"Net", "train_one_epoch"},
-                          context={"device": torch.device("cpu"), "loss_func": nn.CrossEntropyLoss()})
+    nb = load_definitions("05_fashion_mnist_minimal.ipynb", {"Net", "train_one_epoch"})
     Net, train_one_epoch = nb["Net"], nb["train_one_epoch"]
     seed, batch_size = CONFIG["seed"], CONFIG["batch_size"]
     generator = seeded_generator(seed)
@@ -80,7 +79,7 @@ def train_and_test(name: str) -> tuple[float, float]:
     optimizer = torch.optim.Adam(model.parameters(), lr=CONFIG["lr"])
     start = time.perf_counter()
     for _ in range(CONFIG["epochs"]):
-        train_one_epoch(model, epoch(), optimizer)
+        train_one_epoch(model, epoch(), optimizer, nn.CrossEntropyLoss())
     seconds = time.perf_counter() - start
     x_test, y_test = test_set.tensors
     model.eval()

@@ -10,15 +10,16 @@ import nbformat
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
-def load_definitions(notebook: str, names: set[str], context: dict | None = None) -> dict:
+def load_definitions(notebook: str, names: set[str]) -> dict:
     """Execute the top-level imports and the definitions of ``names`` found in ``notebook``'s code cells.
 
-    Other statements (training loops, prints) are skipped; the globals the definitions use that the
-    skipped statements would have set (``device``, ``loss_func``) are given in ``context``.
-    Returns the namespace. Raises KeyError naming what is missing.
+    Other statements (training loops, prints) are skipped, so the definitions must take what they use
+    as arguments (notebook 05's ``train_one_epoch`` gets its loss function, and the device from the
+    model), not from a global a skipped statement would set. Returns the namespace. Raises KeyError
+    naming what is missing.
     """
     nb = nbformat.read(NOTEBOOKS / notebook, as_version=4)
-    namespace: dict = dict(context or {})
+    namespace: dict = {}
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue

@@ -187,11 +187,14 @@ def _grade_class(args) -> int:
     return 0
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
-    return value
+def _at_least(lowest: int):
+    """An argparse type: an integer no smaller than ``lowest``, or a message saying the bound."""
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < lowest:
+            raise argparse.ArgumentTypeError(f"must be {lowest} or more, not {value}")
+        return value
+    return parse
 
 
 def _export_nbgrader(args) -> int:
@@ -212,13 +215,6 @@ def _prune_runs(args) -> int:
     hint = " (add --delete to remove them)" if doomed and not args.delete else ""
     print(f"{len(doomed)} run folder(s) {done}; the newest {args.keep} of each name in {args.root} stay{hint}")
     return 0
-
-
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
-    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -247,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("grade-class", help="grade a class's submissions in parallel, sandboxed, into a gradebook")
     p.add_argument("submissions", metavar="DIR", help="one folder per student, or an LMS's flat download")
     p.add_argument("--out", required=True, metavar="GRADES", help="where the gradebook, results and feedback go")
-    p.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1,
+    p.add_argument("--jobs", type=_at_least(1), default=os.cpu_count() or 1,
                    help="submissions graded at once (default: the number of cores)")
     p.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell (default: the course's cell timeout, course_utils.execute.CELL_TIMEOUT)")
     p.add_argument("--notebooks", nargs="+", default=None, metavar="NN",
@@ -266,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--notebooks", default="notebooks", help="folder of the instructor notebooks")
     p = sub.add_parser("prune-runs", help="list (with --delete: remove) all but the newest runs of each name")
     p.add_argument("--root", default="runs", help="the runs folder (default: runs)")
-    p.add_argument("--keep", type=_count, default=3, help="newest runs of each name to keep (default: 3)")
+    p.add_argument("--keep", type=_at_least(0), default=3, help="newest runs of each name to keep (default: 3)")
     p.add_argument("--delete", action="store_true", help="delete them (without it, only list)")
     p = sub.add_parser("lowest-constraints",
                        help="pip constraints pinning every dependency to its declared lower bound (make test-lowest)")

@@ -177,6 +177,9 @@ def test_cli_says_what_is_wrong_in_one_line(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "course_utils", "grade-class", str(tmp_path), "--out",
                            str(tmp_path.parent / "g2"), "--notebooks", "77"], capture_output=True, text=True)
     assert proc.returncode == 1 and "--notebooks 77" in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "course_utils", "grade-class", str(tmp_path), "--out",
+                           str(tmp_path.parent / "g3"), "--jobs", "0"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "--jobs: must be 1 or more, not 0" in proc.stderr and "Traceback" not in proc.stderr
 
 
 # ---------------------------------------------------------------- kernels in the sandbox

@@ -90,3 +90,24 @@ def test_benchmarks_load_the_notebooks_own_definitions():
     assert out.shape == (1, 3, 3, 3) and out[0, 0, 1, 1] == 18
     with pytest.raises(KeyError, match="defines no no_such_function"):
         load_definitions("04_from_scratch_layers.ipynb", {"no_such_function"})
+
+
+def test_notebook_05s_training_step_needs_no_global_the_benchmark_would_have_to_inject():
+    """The training benchmark runs 05's own ``train_one_epoch`` loaded alone: it must take its loss
+    function as an argument and find the device from the model, not read globals of the notebook."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        from notebook_code import load_definitions
+    finally:
+        sys.path.pop(0)
+    import torch
+    ns = load_definitions("05_fashion_mnist_minimal.ipynb", {"Net", "train_one_epoch"})
+    assert not {"device", "loss_func"} & ns.keys()
+    torch.manual_seed(0)
+    model = ns["Net"]()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    batch = (torch.rand(8, 1, 28, 28), torch.arange(8) % 10)
+    first = ns["train_one_epoch"](model, [batch], optimizer, torch.nn.CrossEntropyLoss())
+    second = ns["train_one_epoch"](model, [batch], optimizer, torch.nn.CrossEntropyLoss())
+    assert second < first  # it trained: the same batch's loss fell after one step
