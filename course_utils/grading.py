@@ -40,8 +40,23 @@ def _course_grader(token, mime):
     subscribe(report)
 
 
+def _forked_copies_exit():
+    # A copy of this kernel made by os.fork() in a cell (a fork bomb, or a fork never followed by exec
+    # or _exit) would run on as a second kernel on the same sockets, spinning on a core the next
+    # submission needs. It exits when the cell it was made in ends. multiprocessing's forked workers
+    # never get there: they run their target and leave through os._exit.
+    import os
+    kernel = os.getpid()
+
+    def end_of_cell(result):
+        if os.getpid() != kernel:
+            os._exit(1)
+    get_ipython().events.register("post_run_cell", end_of_cell)
+
+
 _course_grader(__TOKEN__, __MIME__)
-del _course_grader
+_forked_copies_exit()
+del _course_grader, _forked_copies_exit
 '''
 
 

@@ -2,6 +2,7 @@
 code 1 (never a traceback), nothing a student or instructor wrote is lost, and grading cannot be
 fooled by a submission that deletes its headings or writes its own results."""
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -286,6 +287,23 @@ def test_a_timeout_becomes_a_failed_row(course):
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert graded(proc) == {("99_tiny.ipynb", "2.1"): "failed", ("99_tiny.ipynb", "2.2"): "failed"}
     assert "the notebook stopped (a cell ran longer than 3 s (timeout))" in proc.stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+def test_a_forked_copy_of_the_kernel_exits_when_its_cell_ends(course):
+    """A copy made by os.fork() (a fork bomb's, or one never followed by exec or _exit) must not run on as
+    a second kernel: the copy exits with status 1 when its cell ends, so the grading goes on to the end."""
+    nb = nbformat.read(course / "student" / "99_tiny.ipynb", as_version=4)
+    nb.cells.insert(2, nbformat.v4.new_code_cell("import os\ncopy = os.fork()"))
+    nb.cells.insert(3, nbformat.v4.new_code_cell("_, status = os.waitpid(copy, 0)\n"
+                                                 "print('the copy exited with', os.waitstatus_to_exitcode(status))"))
+    nbformat.write(nb, course / "student" / "99_tiny.ipynb")
+    out = course / "ran"
+    proc = cli("check", course / "student" / "99_tiny.ipynb", "--instructor", course / "notebooks", "--timeout", "20",
+               "--executed", out, timeout=300)
+    assert graded(proc) == NOT_ATTEMPTED, proc.stdout  # every cell ran: the check cells said "not attempted"
+    ran = nbformat.read(out / "99_tiny.ipynb", as_version=4)
+    assert "the copy exited with 1\n" in [o.get("text") for o in ran.cells[3].outputs]
 
 
 def test_a_dead_kernel_becomes_a_failed_row(course):
