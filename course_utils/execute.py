@@ -54,8 +54,8 @@ def kernel_manager_class() -> type[AsyncKernelManager]:
 
 
 class _Client(NotebookClient):
-    """NotebookClient that, at a cell timeout, interrupts the kernel before stopping, so that the
-    kernel shuts down idle and quietly instead of printing its own teardown errors."""
+    """NotebookClient that, at a cell timeout, interrupts the kernel and then stops it at once, so
+    that the kernel neither runs on nor prints its own teardown errors."""
 
     async def _async_handle_timeout(self, timeout: int, cell=None):
         if self.km is not None and self.kc is not None:
@@ -64,6 +64,10 @@ class _Client(NotebookClient):
                 await ensure_async(self.kc.shell_channel.get_msg(timeout=10))
             except Exception:
                 pass
+        # Then end it at once: the interrupted kernel has nothing left to save, and ipykernel's graceful
+        # shutdown right after an interrupt can race in its own teardown (a closed socket's callback) and
+        # print a traceback into the grader's output.
+        self.shutdown_kernel = "immediate"
         raise CellTimeoutError.error_from_timeout_and_cell("Cell execution timed out", timeout, cell)
 
 
