@@ -77,13 +77,18 @@ def test_runner_names_the_failing_cell(tmp_path):
     assert "FAILED" in table and "99_broken.ipynb failed at code cell 3" in table
 
 
-def test_benchmarks_load_the_notebooks_own_definitions():
+def load_definitions(notebook: str, names: set[str]) -> dict:
+    """benchmarks/notebook_code.py's loader (the benchmarks folder is not a package)."""
     import sys
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     try:
-        from notebook_code import load_definitions
+        from notebook_code import load_definitions as load
     finally:
         sys.path.pop(0)
+    return load(notebook, names)
+
+
+def test_benchmarks_load_the_notebooks_own_definitions():
     import numpy as np
     ns = load_definitions("04_from_scratch_layers.ipynb", {"conv2d_forward", "im2col"})
     out = ns["conv2d_forward"](np.ones((1, 2, 5, 5)), np.ones((3, 2, 3, 3)), np.zeros(3), stride=2, pad=1)
@@ -95,12 +100,6 @@ def test_benchmarks_load_the_notebooks_own_definitions():
 def test_notebook_05s_training_step_needs_no_global_the_benchmark_would_have_to_inject():
     """The training benchmark runs 05's own ``train_one_epoch`` loaded alone: it must take its loss
     function as an argument and find the device from the model, not read globals of the notebook."""
-    import sys
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    try:
-        from notebook_code import load_definitions
-    finally:
-        sys.path.pop(0)
     import torch
     ns = load_definitions("05_fashion_mnist_minimal.ipynb", {"Net", "train_one_epoch"})
     assert not {"device", "loss_func"} & ns.keys()
