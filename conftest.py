@@ -56,16 +56,16 @@ def pytest_collectstart(collector):
 # Under pytest-xdist (`make test`: -n auto --dist loadgroup --no-loadscope-reorder) tests are handed
 # to the workers in groups, marked with xdist's standard `xdist_group`: a module (module fixtures run
 # once), a notebook's nbval cells (one kernel, in order), and the modules that share the session fixture
-# `nbconvert_execute` (notebook 06's nbconvert run serves the TensorBoard test). Groups are handed out
+# `clean_run` (the course executed once in a clean folder; notebook 06's logs serve the TensorBoard test). Groups are handed out
 # in collection order, which each worker sorts below: long kinds of group first, so that the many
 # short ones at the end even out the workers.
-_SHARING_NBCONVERT = ("tests/test_nbconvert.py", "tests/browser/test_browser.py")
+_SHARING_CLEAN_RUN = ("tests/test_clean_run.py", "tests/browser/test_browser.py")
 _FIRST, _KERNELS, _NOTEBOOK_CELLS, _REST = range(4)
 
 
 def _group(nodeid: str) -> str:
     module = nodeid.split("::", 1)[0]
-    return "nbconvert runs" if module in _SHARING_NBCONVERT else module
+    return "clean run" if module in _SHARING_CLEAN_RUN else module
 
 
 def _rank(item) -> int:

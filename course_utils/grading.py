@@ -131,7 +131,10 @@ def grade_notebook(submission: Submission, timeout: int = CELL_TIMEOUT, *, keep:
     nb.cells.insert(0, nbformat.v4.new_code_cell(
         _PROLOGUE.replace("__TOKEN__", repr(token)).replace("__MIME__", repr(RESULT_MIME))))
     run = execute(nb, submission.path.parent, timeout=timeout, allow_errors=True, km=km)
-    del nb.cells[0]  # the grader's prologue
+    del nb.cells[0]  # the grader's prologue, which took execution count 1: the cells count from 1, as in Run All
+    for cell in nb.cells:
+        if cell.cell_type == "code" and isinstance(cell.get("execution_count"), int):
+            cell.execution_count -= 1
     results: dict[str, tuple[str, str]] = {}
     for cell in nb.cells:
         records = [out for out in cell.get("outputs", []) if RESULT_MIME in out.get("data", {})]

@@ -1,5 +1,5 @@
 """Fixtures for the tests: small IDX data sets, a local HTTP server, server processes started and
-always stopped, and notebooks executed by a second client (nbconvert) in a clean folder."""
+always stopped, and the course executed once in a clean folder outside the repository."""
 from __future__ import annotations
 
 import contextlib
@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -153,22 +154,38 @@ def output_free_copy():
     return copy_without_outputs
 
 
-@pytest.fixture(scope="session")
-def nbconvert_execute(tmp_path_factory):
-    """A function running ``jupyter nbconvert --to notebook --execute`` on one course notebook in a
-    clean folder laid out like the repository (notebooks/, with runs/ and build/ written beside it).
-    Each notebook runs once per session; returns (completed process, executed notebook path, root)."""
-    root = tmp_path_factory.mktemp("nbconvert")
-    done: dict[str, tuple] = {}
+@dataclass
+class CleanRun:
+    """The instructor's course executed once in a clean folder (see the ``clean_run`` fixture)."""
+    root: Path  # notebooks/ (the notebooks write runs/ and build/ inside it) and executed/
+    executed: Path  # every notebook as it ran
+    check: subprocess.CompletedProcess  # `check notebooks --executed executed`
+    nbconvert: dict[str, subprocess.CompletedProcess]  # notebook name -> its nbconvert run
 
-    def execute(name: str):
-        if name not in done:
-            copy_without_outputs(REPO / "notebooks" / name, root / "notebooks" / name)
-            proc = subprocess.run(
-                [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--output-dir", str(root / "executed"),
-                 f"--ExecutePreprocessor.timeout={CELL_TIMEOUT}", name],
-                cwd=root / "notebooks", capture_output=True, text=True, timeout=1200,
-                env={k: v for k, v in os.environ.items() if k != "COURSE_RUNS_DIR"})  # runs/ beside notebooks/, as for a user
-            done[name] = (proc, root / "executed" / name, root)
-        return done[name]
-    return execute
+
+@pytest.fixture(scope="session")
+def clean_run(tmp_path_factory) -> CleanRun:
+    """The course's notebooks executed once each outside the repository, in a clean folder laid out
+    like it (``notebooks/``, copied without outputs). The notebooks with exercises run in the grading
+    of the instructor's answers, ``python -m course_utils check notebooks --executed executed``; the
+    others, which ``check`` skips, by Jupyter's standard client, ``jupyter nbconvert --to notebook
+    --execute``. Both use nbclient in a fresh kernel with the notebook's folder as working directory,
+    and ``runs/`` is where a user's run puts it (``COURSE_RUNS_DIR`` is not passed on). The tests that
+    read these executions (grading, the clean-folder results, TensorBoard over notebook 06's logs)
+    share this one run."""
+    from course_utils.course import load_course
+    root = tmp_path_factory.mktemp("clean")
+    course = load_course(REPO / "notebooks")
+    for model in course.notebooks.values():
+        copy_without_outputs(REPO / "notebooks" / model.name, root / "notebooks" / model.name)
+    env = {k: v for k, v in os.environ.items() if k != "COURSE_RUNS_DIR"}
+    check = subprocess.run([sys.executable, "-m", "course_utils", "check", "notebooks", "--executed", "executed"],
+                           cwd=root, capture_output=True, text=True, timeout=3600, env=env)
+    nbconvert = {}
+    for model in course.notebooks.values():
+        if not model.exercises:
+            nbconvert[model.name] = subprocess.run(
+                [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
+                 "--output-dir", str(root / "executed"), f"--ExecutePreprocessor.timeout={CELL_TIMEOUT}", model.name],
+                cwd=root / "notebooks", capture_output=True, text=True, timeout=1200, env=env)
+    return CleanRun(root, root / "executed", check, nbconvert)

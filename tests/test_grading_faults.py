@@ -2,6 +2,7 @@
 code 1 (never a traceback), nothing a student or instructor wrote is lost, and grading cannot be
 fooled by a submission that deletes its headings or writes its own results."""
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -159,6 +160,34 @@ def test_release_keeps_an_unreadable_file_in_the_way(course):
 
 
 # ---------------------------------------------------------------- check: bad inputs are one-line errors
+
+def test_commands_start_without_rfc3987_grammars_and_still_validate_notebooks(tmp_path):
+    """The command line goes without rfc3987_syntax (its lark grammars take about a second to compile
+    on import), which jsonschema uses only for the "iri" string formats: nbformat's schemas name no
+    string format, and a notebook that breaks its schema is still refused."""
+    def string_formats(node):  # the values of jsonschema's "format" keyword (a property called format is a dict)
+        if isinstance(node, dict):
+            yield from ([node["format"]] if isinstance(node.get("format"), str) else [])
+            for value in node.values():
+                yield from string_formats(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from string_formats(value)
+    schemas = list(Path(nbformat.__file__).parent.rglob("*.schema.json"))
+    assert schemas and [f for p in schemas for f in string_formats(json.loads(p.read_text()))] == []
+    bad = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
+    bad.cells[0]["execution_count"] = "one"  # not an integer: invalid under the schema
+    nbformat.write(bad, tmp_path / "bad.ipynb", version=nbformat.NO_CONVERT)
+    probe = ("import runpy, sys; sys.argv = ['course_utils', 'env', '--help']\n"
+             "try:\n    runpy.run_module('course_utils', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+             "import nbformat\n"
+             f"nb = nbformat.read({str(tmp_path / 'bad.ipynb')!r}, as_version=nbformat.NO_CONVERT)\n"
+             "try:\n    nbformat.validate(nb)\nexcept nbformat.ValidationError:\n    print('refused')\n"
+             "print('rfc3987_syntax' in sys.modules and sys.modules['rfc3987_syntax'] is not None)\n")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[-2:] == ["refused", "False"], proc.stdout
+
 
 def test_check_on_a_missing_file_is_a_one_line_error(tmp_path):
     assert_one_line_error(cli("check", tmp_path / "nope.ipynb"), "nope.ipynb: no such file")

@@ -45,16 +45,16 @@ def run_probes(tmp_path, modules: dict[str, int], kernels: set[str] = frozenset(
 @pytest.mark.slow  # a pytest session with two workers
 @pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="counts the cores this process may use")
 def test_workers_share_the_cores_and_modules_stay_in_one_worker(tmp_path):
-    seen = run_probes(tmp_path, {"test_a.py": 6, "test_b.py": 6, "tests/test_nbconvert.py": 3,
+    seen = run_probes(tmp_path, {"test_a.py": 6, "test_b.py": 6, "tests/test_clean_run.py": 3,
                                  "tests/browser/test_browser.py": 3}, kernels={"test_a_5"})
     assert len(seen) == 18
     share = str(max(1, len(os.sched_getaffinity(0)) // 2))
     assert {(s["OMP_NUM_THREADS"], s["MKL_NUM_THREADS"]) for s in seen.values()} == {(share, share)}
     workers = {}
     for name, s in seen.items():
-        group = "nbconvert" if "nbconvert" in name or "browser" in name else name.rsplit("_", 1)[0]
+        group = "clean run" if "clean_run" in name or "browser" in name else name.rsplit("_", 1)[0]
         workers.setdefault(group, set()).add(s["PYTEST_XDIST_WORKER"])
-    assert workers.keys() == {"test_a", "test_b", "nbconvert"}
+    assert workers.keys() == {"test_a", "test_b", "clean run"}
     assert all(len(w) == 1 for w in workers.values()), f"a group was split between workers: {workers}"
     # a long test (one that starts a kernel) runs first in its group, though written last
     assert seen["test_a_5"]["at"] < min(seen[f"test_a_{i}"]["at"] for i in range(5))

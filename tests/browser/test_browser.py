@@ -181,11 +181,11 @@ def test_fashion_mnist_minimal_runs_in_jupyterlab(browser, jupyter_lab):
 
 
 @pytest.fixture(scope="module")
-def tensorboard_06(nbconvert_execute, free_port, serve, tmp_path_factory):
-    """TensorBoard on 127.0.0.1 over the logs notebook 06 wrote when run by nbconvert in a clean folder."""
-    proc, _, root = nbconvert_execute("06_fashion_mnist_tensorboard.ipynb")
-    assert proc.returncode == 0, f"notebook 06 failed under nbconvert, so there are no logs to show:\n{proc.stderr[-3000:]}"
-    logdir = root / "notebooks" / "runs"  # runs/ beside the notebook
+def tensorboard_06(clean_run, free_port, serve, tmp_path_factory):
+    """TensorBoard on 127.0.0.1 over the logs notebook 06 wrote when the course ran in a clean folder."""
+    logdir = clean_run.root / "notebooks" / "runs"  # where a notebook keeps its runs
+    assert (clean_run.executed / "06_fashion_mnist_tensorboard.ipynb").is_file(), \
+        f"notebook 06 did not run, so there are no logs to show:\n{clean_run.check.stderr[-3000:]}"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir), "--host", "127.0.0.1", "--port", str(port)]
