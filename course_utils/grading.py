@@ -43,15 +43,27 @@ def _course_grader(token, mime):
 def _forked_copies_exit():
     # A copy of this kernel made by os.fork() in a cell (a fork bomb, or a fork never followed by exec
     # or _exit) would run on as a second kernel on the same sockets, spinning on a core the next
-    # submission needs. It exits when the cell it was made in ends. multiprocessing's forked workers
-    # never get there: they run their target and leave through os._exit.
+    # submission needs. It exits when the cell it was made in ends; one that an error stops (a fork
+    # bomb's copies, once the process limit is reached) formats no traceback, which no one would see
+    # (hundreds of copies doing so took about 20 s of both cores), but holds its process slot a
+    # second and exits: meanwhile every other copy's fork fails too, so the bomb ends. multiprocessing's
+    # forked workers never get there: they handle their own errors and leave through os._exit.
     import os
-    kernel = os.getpid()
+    import time
+    kernel, shell = os.getpid(), get_ipython()
 
     def end_of_cell(result):
         if os.getpid() != kernel:
             os._exit(1)
-    get_ipython().events.register("post_run_cell", end_of_cell)
+
+    def hold_then_exit(*args, **kwargs):
+        time.sleep(1)
+        os._exit(1)
+
+    def in_a_copy():
+        shell.showtraceback = hold_then_exit
+    shell.events.register("post_run_cell", end_of_cell)
+    os.register_at_fork(after_in_child=in_a_copy)
 
 
 _course_grader(__TOKEN__, __MIME__)

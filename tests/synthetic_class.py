@@ -1,4 +1,4 @@
-"""A synthetic class of eight students on notebooks 02 and 03, made from the student release and the
+"""A synthetic class of eight students on notebooks 01 and 03, made from the student release and the
 wrong-answer bank (tests/wrong_answers.py), for the grade-class tests and benchmarks/bench_grading.py.
 
 It holds correct answers, wrong answers and stubs; a renamed copy ("Copy of ...") and LMS-prefixed
@@ -21,21 +21,22 @@ from course_notebooks import fill
 from course_utils.release import build_release
 
 REPO = Path(__file__).resolve().parents[1]
-NOTEBOOKS = ("02_two_moons_mlp.ipynb", "03_curse_of_dimensionality.ipynb")
-EXERCISES = ("2.1", "2.2", "3.1", "3.2")
+NOTEBOOKS = ("01_learning_definitions.ipynb", "03_curse_of_dimensionality.ipynb")
+GRADED = [name.split("_")[0] for name in NOTEBOOKS]  # grade-class --notebooks: only these are graded
+EXERCISES = ("1.1", "1.2", "3.1", "3.2")
 RIGHT_ANSWERS = {n: RIGHT[n][0] for n in EXERCISES}
 LEAKED, BLOCKED = "LEAKED", "BLOCKED"
 
 # student -> exercise -> 1 for a pass: what grade-class must find, in both layouts
 EXPECTED = {
-    "ada": {"2.1": 1, "2.2": 1, "3.1": 1, "3.2": 1},  # everything right
-    "ben": {"2.1": 0, "2.2": 1, "3.1": 1, "3.2": 1},  # 2.1's sign wrong
-    "cy": {"2.1": 0, "2.2": 0, "3.1": 0, "3.2": 0},  # the release as it came (stubs)
-    "dee": {"2.1": 1, "2.2": 1, "3.1": 0, "3.2": 0},  # 02 renamed by Colab, 03 missing
-    "eve": {"2.1": 1, "2.2": 1, "3.1": 0, "3.2": 0},  # 03 truncated
-    "fay": {"2.1": 1, "2.2": 1, "3.1": 1, "3.2": 0},  # 02 resubmitted late (the older copy was wrong); 3.2 wrong
-    "gus": {"2.1": 0, "2.2": 0, "3.1": 1, "3.2": 1},  # hostile, right answers; 02 missing
-    "hal": {"2.1": 0, "2.2": 0, "3.1": 0, "3.2": 0},  # a fork bomb in 03, otherwise stubs; 02 stubs
+    "ada": {"1.1": 1, "1.2": 1, "3.1": 1, "3.2": 1},  # everything right
+    "ben": {"1.1": 0, "1.2": 1, "3.1": 1, "3.2": 1},  # 1.1 steps uphill
+    "cy": {"1.1": 0, "1.2": 0, "3.1": 0, "3.2": 0},  # the release as it came (stubs)
+    "dee": {"1.1": 1, "1.2": 1, "3.1": 0, "3.2": 0},  # 01 renamed by Colab, 03 missing
+    "eve": {"1.1": 1, "1.2": 1, "3.1": 0, "3.2": 0},  # 03 truncated
+    "fay": {"1.1": 1, "1.2": 1, "3.1": 1, "3.2": 0},  # 01 resubmitted late (the older copy was wrong); 3.2 wrong
+    "gus": {"1.1": 0, "1.2": 0, "3.1": 1, "3.2": 1},  # hostile, right answers; 01 missing
+    "hal": {"1.1": 0, "1.2": 0, "3.1": 0, "3.2": 0},  # a fork bomb in 03, otherwise stubs; 01 stubs
 }
 
 
@@ -94,7 +95,7 @@ def build_class(root: Path, layout: str, grades: Path, grader_pid: int | None = 
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    two, three = NOTEBOOKS
+    one, three = NOTEBOOKS
     right = RIGHT_ANSWERS
     ids = {s: 1001 + i for i, s in enumerate(EXPECTED)}
 
@@ -113,22 +114,22 @@ def build_class(root: Path, layout: str, grades: Path, grader_pid: int | None = 
         os.utime(path, (1_800_000_000 + when, 1_800_000_000 + when))
         return path
 
-    ada_02 = place("ada", two, _notebook(release, two, right), 1)
+    ada_01 = place("ada", one, _notebook(release, one, right), 1)
     place("ada", three, _notebook(release, three, right), 1)
-    place("ben", two, _notebook(release, two, {**right, "2.1": WRONG["2.1"][0]}), 2)
+    place("ben", one, _notebook(release, one, {**right, "1.1": WRONG["1.1"][0]}), 2)
     place("ben", three, _notebook(release, three, right), 2)
-    place("cy", two, _notebook(release, two, {}), 3)
+    place("cy", one, _notebook(release, one, {}), 3)
     place("cy", three, _notebook(release, three, {}), 3)
-    place("dee", f"Copy of {two}", _notebook(release, two, right), 4)
-    place("eve", two, _notebook(release, two, right), 5)
+    place("dee", f"Copy of {one}", _notebook(release, one, right), 4)
+    place("eve", one, _notebook(release, one, right), 5)
     place("eve", three, (release / three).read_bytes()[:4000], 5)
-    place("fay", two, _notebook(release, two, {**right, "2.2": WRONG["2.2"][0]}), 6)
-    place("fay", two, _notebook(release, two, right), 16, copy=1, late=True)
+    place("fay", one, _notebook(release, one, {**right, "1.2": WRONG["1.2"][0]}), 6)
+    place("fay", one, _notebook(release, one, right), 16, copy=1, late=True)
     place("fay", three, _notebook(release, three, {**right, "3.2": WRONG["3.2"][0]}), 6)
     other_folder = folder / "ada" if layout == "folders" else folder
-    targets = {"other": str(ada_02), "instructor": str(REPO / "notebooks"), "grades": str(grades),
+    targets = {"other": str(ada_01), "instructor": str(REPO / "notebooks"), "grades": str(grades),
                "other_folder": str(other_folder), "grader_pid": grader_pid or os.getpid()}
     place("gus", three, _notebook(release, three, right, [_attacks(targets)]), 7, below="work/unit1")
-    place("hal", two, _notebook(release, two, {}), 8)
+    place("hal", one, _notebook(release, one, {}), 8)
     place("hal", three, _notebook(release, three, {}, [FORK_BOMB]), 8)
     return folder

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from synthetic_class import ATTEMPTS, BLOCKED, EXERCISES, EXPECTED, LEAKED, build_class
+from synthetic_class import ATTEMPTS, BLOCKED, EXERCISES, EXPECTED, GRADED, LEAKED, build_class
 
 from course_notebooks import check, code, make_nb, md, solution, statement
 
@@ -216,7 +216,7 @@ def synthetic(tmp_path_factory):
     out = root / "grades"
     folder = build_class(root, "folders", out)
     before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-    graded = grade_class(folder, out, Options(jobs=2, timeout=300, notebooks=["02", "03"], progress=False))
+    graded = grade_class(folder, out, Options(jobs=2, timeout=300, notebooks=GRADED, progress=False))
     return root, folder, out, graded, before
 
 
@@ -233,19 +233,19 @@ def test_the_synthetic_class_grades_to_the_exact_gradebook(synthetic):
     assert gradebook(out) == expected_gradebook()
     rows = results(out)
     ignored = [r for r in rows if r["status"] == IGNORED]
-    assert [(r["student"], r["file"]) for r in ignored] == [("fay", "fay/02_two_moons_mlp.ipynb")]
+    assert [(r["student"], r["file"]) for r in ignored] == [("fay", "fay/01_learning_definitions.ipynb")]
     by = {(r["student"], r["exercise"]): r for r in rows if r["exercise"]}
-    assert by[("fay", "2.2")]["file"] == "fay/02_two_moons_mlp (1).ipynb"
-    assert "wrong sign" in by[("ben", "2.1")]["message"]
+    assert by[("fay", "1.2")]["file"] == "fay/01_learning_definitions (1).ipynb"
+    assert "goes uphill" in by[("ben", "1.1")]["message"]
     assert "not submitted" in by[("dee", "3.1")]["message"]
     assert "truncated" in by[("eve", "3.1")]["message"]
     assert by[("gus", "3.1")]["file"] == "gus/work/unit1/03_curse_of_dimensionality.ipynb"
     assert sorted(p.name for p in (out / "feedback").iterdir()) == sorted(EXPECTED)  # each has a graded notebook
-    page = (out / "feedback" / "ben" / "02_two_moons_mlp.html").read_text()
-    assert "Your grade" in page and "wrong sign" in page
+    page = (out / "feedback" / "ben" / "01_learning_definitions.html").read_text()
+    assert "Your grade" in page and "goes uphill" in page
     summary = (out / "summary.html").read_text()
-    assert ">2.1</th>" in summary and "50 % (4 of 8)" in summary and "38 % (3 of 8)" in summary
-    assert "The slope has the wrong sign" in summary
+    assert ">1.1</th>" in summary and "50 % (4 of 8)" in summary and "38 % (3 of 8)" in summary
+    assert "Your first step goes uphill" in summary
 
 
 def assert_contained(page: Path) -> None:
@@ -273,18 +273,18 @@ def test_hostile_submissions_are_contained(synthetic):
 def test_a_rerun_grades_nothing_and_a_flat_layout_grades_the_same(synthetic):
     root, folder, out, graded, _ = synthetic
     start = time.perf_counter()
-    again = grade_class(folder, out, Options(jobs=2, timeout=300, notebooks=["02", "03"], progress=False))
+    again = grade_class(folder, out, Options(jobs=2, timeout=300, notebooks=GRADED, progress=False))
     assert again.graded == 0 and time.perf_counter() - start < 30
     assert gradebook(out) == expected_gradebook()
     flat_out = root / "grades-canvas"
     shutil.copytree(out / ".cache", flat_out / ".cache")
     flat = build_class(root, "canvas", flat_out)
-    graded_flat = grade_class(flat, flat_out, Options(jobs=2, timeout=300, notebooks=["02", "03"], progress=False))
+    graded_flat = grade_class(flat, flat_out, Options(jobs=2, timeout=300, notebooks=GRADED, progress=False))
     assert graded_flat.graded == 1  # only the hostile submission differs (it names the layout's paths)
     assert gradebook(flat_out) == expected_gradebook()
     ignored = [r for r in results(flat_out) if r["status"] == IGNORED]
-    assert [r["file"] for r in ignored] == ["fay_1006_5006_02_two_moons_mlp.ipynb"]
-    fay = next(r for r in results(flat_out) if r["student"] == "fay" and r["exercise"] == "2.1")
+    assert [r["file"] for r in ignored] == ["fay_1006_5006_01_learning_definitions.ipynb"]
+    fay = next(r for r in results(flat_out) if r["student"] == "fay" and r["exercise"] == "1.1")
     assert fay["late"] is True and fay["lms_id"] == "1006"
     assert_contained(flat_out / "feedback" / "gus" / "03_curse_of_dimensionality.html")
 

@@ -321,18 +321,25 @@ def test_a_timeout_becomes_a_failed_row(course):
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
 def test_a_forked_copy_of_the_kernel_exits_when_its_cell_ends(course):
     """A copy made by os.fork() (a fork bomb's, or one never followed by exec or _exit) must not run on as
-    a second kernel: the copy exits with status 1 when its cell ends, so the grading goes on to the end."""
+    a second kernel: the copy exits with status 1 when its cell ends, or when an error stops it there
+    (a fork bomb's copies, at the process limit), so the grading goes on to the end."""
     nb = nbformat.read(course / "student" / "99_tiny.ipynb", as_version=4)
-    nb.cells.insert(2, nbformat.v4.new_code_cell("import os\ncopy = os.fork()"))
+    nb.cells.insert(2, nbformat.v4.new_code_cell("import os\ncopy = os.fork()\nstopped = os.fork()\n"
+                                                 "if not stopped:\n    raise BlockingIOError('as at the process limit')"))
     nb.cells.insert(3, nbformat.v4.new_code_cell("_, status = os.waitpid(copy, 0)\n"
-                                                 "print('the copy exited with', os.waitstatus_to_exitcode(status))"))
+                                                 "print('the copy exited with', os.waitstatus_to_exitcode(status))\n"
+                                                 "_, status = os.waitpid(stopped, 0)\n"
+                                                 "print('the stopped copy exited with', os.waitstatus_to_exitcode(status))"))
     nbformat.write(nb, course / "student" / "99_tiny.ipynb")
     out = course / "ran"
     proc = cli("check", course / "student" / "99_tiny.ipynb", "--instructor", course / "notebooks", "--timeout", "20",
                "--executed", out, timeout=300)
     assert graded(proc) == NOT_ATTEMPTED, proc.stdout  # every cell ran: the check cells said "not attempted"
     ran = nbformat.read(out / "99_tiny.ipynb", as_version=4)
-    assert "the copy exited with 1\n" in [o.get("text") for o in ran.cells[3].outputs]
+    shown = "".join(o.get("text", "") for o in ran.cells[3].outputs)
+    assert shown == "the copy exited with 1\nthe stopped copy exited with 1\n", shown
+    assert not [o for o in ran.cells[2].outputs if o.output_type == "error"], "the kernel itself raised nothing"
+    assert "message from fork" not in proc.stderr, "the stopped copy should exit without showing its error"
 
 
 def test_a_dead_kernel_becomes_a_failed_row(course):

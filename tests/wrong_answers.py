@@ -111,6 +111,12 @@ return float(bias2), float(variance)
 _add("1.2", """
 return (preds.mean(axis=0) - truth_values) ** 2, preds.var(axis=0)
 """, "single numbers")
+RIGHT["1.2"] = ["""
+mean_pred = preds.sum(axis=0) / len(preds)  # (T,)
+bias2 = ((mean_pred - truth_values) ** 2).mean()
+variance = ((preds - mean_pred) ** 2).mean()  # over models and test inputs at once
+return float(bias2), float(variance)
+"""]
 
 # ---------------------------------------------------------------- 03 · the curse of dimensionality
 
