@@ -1,7 +1,7 @@
 """Class grading throughput: the synthetic class (tests/synthetic_class.py: eight students on notebooks
 01 and 03) graded by grade-class with one job, then with one job per core, each from an empty cache,
 in this run. Prints students per hour for both and the speed-up. Goal on 2 or more cores: a speed-up
-of at least 1.6x. Exits 1 when it is missed. Run it on an idle machine (about 5 minutes on 2 cores).
+of at least 1.6x. Exits 1 when it is missed. Run it on an idle machine (about 2.5 minutes on 2 cores).
 """
 import os
 import sys
