@@ -63,7 +63,8 @@ def _forked_copies_exit():
     def in_a_copy():
         shell.showtraceback = hold_then_exit
     shell.events.register("post_run_cell", end_of_cell)
-    os.register_at_fork(after_in_child=in_a_copy)
+    if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+        os.register_at_fork(after_in_child=in_a_copy)
 
 
 _course_grader(__TOKEN__, __MIME__)

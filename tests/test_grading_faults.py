@@ -342,6 +342,20 @@ def test_a_forked_copy_of_the_kernel_exits_when_its_cell_ends(course):
     assert "message from fork" not in proc.stderr, "the stopped copy should exit without showing its error"
 
 
+def test_the_graders_first_cell_runs_where_there_is_no_fork():
+    """Windows has no os.fork (nor os.register_at_fork): the grader's first cell must run there too."""
+    probe = ("import os\n"
+             "from IPython.core.interactiveshell import InteractiveShell\n"
+             "from course_utils.grading import _PROLOGUE, RESULT_MIME\n"
+             "shell = InteractiveShell.instance()\n"
+             "del os.register_at_fork\n"
+             "result = shell.run_cell(_PROLOGUE.replace('__TOKEN__', repr('t'))"
+             ".replace('__MIME__', repr(RESULT_MIME)))\n"
+             "print('ran' if result.success else f'failed: {result.error_in_exec!r}')\n")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip().splitlines()[-1:] == ["ran"], proc.stdout + proc.stderr
+
+
 def test_a_dead_kernel_becomes_a_failed_row(course):
     nb = nbformat.read(course / "student" / "99_tiny.ipynb", as_version=4)
     nb.cells.insert(2, nbformat.v4.new_code_cell("import os\nos._exit(1)"))
