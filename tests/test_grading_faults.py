@@ -46,42 +46,44 @@ def notebook(*cells):
     return make_nb(*cells, id=None)
 
 
+# Two exercises whose checks need only NumPy (others import scikit-learn or PyTorch, a second or more
+# in every kernel these tests start): the mechanics of grading are the same for every exercise.
 TINY = make_nb(
     md("# Tiny"),
-    code("import numpy as np\nfrom course_utils.checks import check_boundary_line, check_mlp_forward"),
-    statement("2.1", "Where is the line?"),
-    solution("2.1", "def boundary_line(model):\n    ### BEGIN SOLUTION\n    weights = model.coef_.ravel()\n"
-                    "    return float(-weights[0] / weights[1]), float(-model.intercept_.item() / weights[1])\n"
-                    "    ### END SOLUTION"),
-    check("2.1", "check_boundary_line(boundary_line)"),
-    statement("2.2", "The MLP's forward pass by hand"),
-    solution("2.2", "def forward(mlp, X):\n    ### BEGIN SOLUTION\n    a = X\n"
-                    "    for W, b in zip(mlp.coefs_[:-1], mlp.intercepts_[:-1]):\n        a = np.maximum(a @ W + b, 0)\n"
-                    "    z = a @ mlp.coefs_[-1] + mlp.intercepts_[-1]\n    return 1 / (1 + np.exp(-z[:, 0]))\n"
-                    "    ### END SOLUTION"),
-    check("2.2", "check_mlp_forward(forward)"),
+    code("import numpy as np\nfrom course_utils.checks import check_bias_variance, check_outer_shell_fraction"),
+    statement("1.2", "Bias and variance"),
+    solution("1.2", "def bias_variance(preds, truth_values):\n    ### BEGIN SOLUTION\n"
+                    "    bias2 = np.mean((preds.mean(axis=0) - truth_values) ** 2)\n"
+                    "    return float(bias2), float(np.mean(preds.var(axis=0)))\n    ### END SOLUTION"),
+    check("1.2", "check_bias_variance(bias_variance)"),
+    statement("3.1", "The outer shell, by sampling"),
+    solution("3.1", "def outer_shell_fraction(d, n, rng):\n    ### BEGIN SOLUTION\n    x = rng.random((n, d)) * 2 - 1\n"
+                    "    return float(np.mean(np.abs(x).max(axis=1) > 0.95))\n    ### END SOLUTION"),
+    check("3.1", "check_outer_shell_fraction(outer_shell_fraction)"),
     id="99_tiny",
 )
-NOT_ATTEMPTED = {("99_tiny.ipynb", "2.1"): "not", ("99_tiny.ipynb", "2.2"): "not"}  # "not attempted"
+NOT_ATTEMPTED = {("99_tiny.ipynb", "1.2"): "not", ("99_tiny.ipynb", "3.1"): "not"}  # "not attempted"
 
 
 def with_wrong_answers(path: Path) -> None:
-    """Both exercises of a released tiny notebook answered wrong (the sign of the slope, a missing sigmoid)."""
+    """Both exercises of a released tiny notebook answered wrong (the variance across test inputs, the
+    shell measured with the Euclidean norm)."""
     nb = nbformat.read(path, as_version=4)
     solutions = {cell_meta(c).get("exercise"): c for c in nb.cells if cell_meta(c).get("part") == "solution"}
     for number, cell in solutions.items():
-        if number == "2.1":
-            cell.source = ("def boundary_line(model):\n    w = model.coef_.ravel()\n"
-                           "    return float(w[0] / w[1]), float(-model.intercept_.item() / w[1])")
-        elif number == "2.2":
-            cell.source = ("def forward(mlp, X):\n    a = X\n    for W, b in zip(mlp.coefs_[:-1], mlp.intercepts_[:-1]):\n"
-                           "        a = np.maximum(a @ W + b, 0)\n    return (a @ mlp.coefs_[-1] + mlp.intercepts_[-1])[:, 0]")
+        if number == "1.2":
+            cell.source = ("def bias_variance(preds, truth_values):\n"
+                           "    bias2 = np.mean((preds.mean(axis=0) - truth_values) ** 2)\n"
+                           "    return float(bias2), float(np.mean(preds.var(axis=1)))")
+        elif number == "3.1":
+            cell.source = ("def outer_shell_fraction(d, n, rng):\n    x = rng.random((n, d)) * 2 - 1\n"
+                           "    return float(np.mean(np.linalg.norm(x, axis=1) > 0.95))")
     nbformat.write(nb, path)
 
 
 @pytest.fixture(scope="module")
 def released_course(tmp_path_factory):
-    """An instructor folder holding 99_tiny.ipynb (Exercise 2.1) and its release in student/, made
+    """An instructor folder holding 99_tiny.ipynb (Exercises 1.2 and 3.1) and its release in student/, made
     once by the `release` command."""
     root = tmp_path_factory.mktemp("course")
     src = root / "notebooks"
@@ -251,13 +253,13 @@ def test_a_batch_reports_every_file_and_fails_if_any_failed(course):
 def test_deleting_the_exercise_headings_does_not_escape_grading(course):
     nb = nbformat.read(course / "student" / "99_tiny.ipynb", as_version=4)
     nb.cells = [c for c in nb.cells if "Exercise" not in c.source or c.cell_type == "code"]
-    nb.cells = [c for c in nb.cells if "check_boundary_line(boundary_line)" not in c.source]
+    nb.cells = [c for c in nb.cells if "check_bias_variance(bias_variance)" not in c.source]
     for cell in nb.cells:
         cell.metadata.pop("course", None)  # the exercises' metadata gone too; the notebook's id stays
     nbformat.write(nb, course / "student" / "99_tiny.ipynb")
     proc = cli("check", course / "student" / "99_tiny.ipynb", "--instructor", course / "notebooks")
     assert proc.returncode == 1
-    assert graded(proc) == {("99_tiny.ipynb", "2.1"): "failed", ("99_tiny.ipynb", "2.2"): "not"}
+    assert graded(proc) == {("99_tiny.ipynb", "1.2"): "failed", ("99_tiny.ipynb", "3.1"): "not"}
     assert "its self-check did not run" in proc.stdout
 
 
@@ -266,10 +268,10 @@ def test_results_written_by_the_submission_are_not_believed(course):
     nb.cells.append(nbformat.v4.new_code_cell(
         "import course_utils.outcome as C\n"
         "from IPython.display import publish_display_data\n"
-        "C._latest['2.1'] = C.CheckResult('2.1', 'passed')\n"
-        "publish_display_data({'application/x-course-check+json': {'token': 'guess', 'exercise': '2.1', "
+        "C._latest['1.2'] = C.CheckResult('1.2', 'passed')\n"
+        "publish_display_data({'application/x-course-check+json': {'token': 'guess', 'exercise': '1.2', "
         "'status': 'passed', 'message': ''}})\n"
-        "print('COURSE-RESULTS {\"2.1\": [\"passed\", \"\"]}')"))
+        "print('COURSE-RESULTS {\"1.2\": [\"passed\", \"\"]}')"))
     nbformat.write(nb, course / "student" / "99_tiny.ipynb")
     proc = cli("check", course / "student" / "99_tiny.ipynb", "--instructor", course / "notebooks")
     assert proc.returncode == 1 and graded(proc) == NOT_ATTEMPTED
@@ -283,7 +285,7 @@ def test_check_writes_each_notebook_as_it_ran_without_the_graders_additions(cour
     ran = nbformat.read(out / "99_tiny.ipynb", as_version=4)
     assert [c.source for c in ran.cells] == [c.source for c in submitted.cells], "the student's cells, no grader cell"
     shown = [o for c in ran.cells if c.cell_type == "code" for o in c.outputs]
-    assert any("Exercise 2.1: not attempted" in o.get("data", {}).get("text/plain", "") for o in shown)
+    assert any("Exercise 1.2: not attempted" in o.get("data", {}).get("text/plain", "") for o in shown)
     assert "application/x-course-check+json" not in (out / "99_tiny.ipynb").read_text()
 
 
@@ -314,7 +316,7 @@ def test_a_timeout_becomes_a_failed_row(course):
     nbformat.write(nb, course / "student" / "99_tiny.ipynb")
     proc = cli("check", course / "student" / "99_tiny.ipynb", "--instructor", course / "notebooks", "--timeout", "3")
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert graded(proc) == {("99_tiny.ipynb", "2.1"): "failed", ("99_tiny.ipynb", "2.2"): "failed"}
+    assert graded(proc) == {("99_tiny.ipynb", "1.2"): "failed", ("99_tiny.ipynb", "3.1"): "failed"}
     assert "the notebook stopped (a cell ran longer than 3 s (timeout))" in proc.stdout
 
 
@@ -362,7 +364,7 @@ def test_a_dead_kernel_becomes_a_failed_row(course):
     nbformat.write(nb, course / "student" / "99_tiny.ipynb")
     proc = cli("check", course / "student" / "99_tiny.ipynb", "--instructor", course / "notebooks", timeout=300)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert graded(proc) == {("99_tiny.ipynb", "2.1"): "failed", ("99_tiny.ipynb", "2.2"): "failed"}
+    assert graded(proc) == {("99_tiny.ipynb", "1.2"): "failed", ("99_tiny.ipynb", "3.1"): "failed"}
     assert "the notebook stopped (the kernel died" in proc.stdout
 
 
@@ -386,7 +388,7 @@ def test_a_renamed_copy_is_graded_as_its_course_notebook(course, name):
     with_wrong_answers(course / "student" / name)
     proc = cli("check", course / "student" / name, "--instructor", course / "notebooks")
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert graded(proc) == {(name, "2.1"): "failed", (name, "2.2"): "failed"}, proc.stdout
+    assert graded(proc) == {(name, "1.2"): "failed", (name, "3.1"): "failed"}, proc.stdout
 
 
 def test_a_copy_that_lost_its_metadata_falls_back_to_its_file_name(course):
@@ -399,7 +401,7 @@ def test_a_copy_that_lost_its_metadata_falls_back_to_its_file_name(course):
         cell.metadata.pop("course", None)
     nbformat.write(nb, path)
     proc = cli("check", path, "--instructor", course / "notebooks")
-    assert {k[1]: v for k, v in graded(proc).items()} == {"2.1": "failed", "2.2": "failed"}, proc.stdout
+    assert {k[1]: v for k, v in graded(proc).items()} == {"1.2": "failed", "3.1": "failed"}, proc.stdout
     nbformat.write(nb, course / "student" / "homework.ipynb")  # nothing left to say which notebook it is
     assert_one_line_error(cli("check", course / "student" / "homework.ipynb", "--instructor", course / "notebooks"),
                           "homework.ipynb: not a notebook of this course")
