@@ -21,8 +21,28 @@ ALL_PROMPTS_NUMBERED = """() => {
 }"""
 
 
+def api(lab, path: str, method: str = "GET"):
+    """A call to the JupyterLab server's REST API, with its token; the decoded JSON answer."""
+    req = urllib.request.Request(f"{lab['base']}{path}", method=method,
+                                 headers={"Authorization": f"token {lab['token']}"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read() or b"null")
+
+
+def kernel_ready(lab, name: str) -> bool:
+    """Whether the kernel of ``name``'s session has started and is idle with the page connected."""
+    kernels = [s["kernel"] for s in api(lab, "/api/sessions") if Path(s["path"]).name == name]
+    return bool(kernels) and kernels[0]["execution_state"] == "idle" and kernels[0].get("connections", 0) >= 1
+
+
 def run_all_cells(browser, lab, name: str, timeout_s: int = 300):
-    """Open ``name`` in JupyterLab, restart the kernel and run all cells from the toolbar, wait until each has run, save."""
+    """Open ``name`` in JupyterLab, which starts a fresh kernel for it, and run every cell with
+    Run > Run All Cells, a student's first step; wait until each has run, save.
+
+    The kernel is not restarted from the page: a restart requested while the new kernel is still
+    starting can leave JupyterLab showing it "Starting" for good (jupyter_server then fails to
+    decode the reconnecting websocket's messages). The page's kernel is fresh, and the saved notebook
+    shows every cell counted from 1."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     # a workspace of its own, reset: only this notebook is open in the page
     page.goto(f"{lab['base']}/lab/workspaces/{Path(name).stem}/tree/{name}?reset&token={lab['token']}")
@@ -30,15 +50,17 @@ def run_all_cells(browser, lab, name: str, timeout_s: int = 300):
     while True:  # until the kernel is idle with no dialog ("Select Kernel" may ask once) in the way
         if page.locator(".jp-Dialog").count():
             page.locator(".jp-Dialog .jp-mod-accept").first.click()
-        elif page.locator(".jp-NotebookPanel:visible .jp-Notebook-ExecutionIndicator[data-status='idle']").count():
+        elif (page.locator(".jp-NotebookPanel:visible .jp-Notebook-ExecutionIndicator[data-status='idle']").count()
+              and kernel_ready(lab, name)):
             break
         if time.monotonic() > deadline:
             screenshot(page, f"FAILED_open_{name}")
             raise AssertionError(f"{name}: the kernel did not become idle within 120 s")
         page.wait_for_timeout(500)
-    # the toolbar's "Restart the kernel and run all cells": a fresh kernel, every cell in order
-    page.locator(".jp-NotebookPanel:visible [data-command='notebook:restart-run-all']").first.click()
-    page.locator(".jp-Dialog .jp-mod-accept").first.click(timeout=30_000)  # "Restart Kernel?"
+    prompts = page.locator(".jp-NotebookPanel:visible .jp-CodeCell .jp-InputPrompt").all_inner_texts()
+    assert prompts and all(p.strip() in ("[ ]:", "") for p in prompts), f"{name}: cells ran before Run All: {prompts}"
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).first.click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).first.click()
     try:
         page.wait_for_function(ALL_PROMPTS_NUMBERED, timeout=timeout_s * 1000)
     except Exception:
@@ -53,13 +75,8 @@ def run_all_cells(browser, lab, name: str, timeout_s: int = 300):
 
 def shut_down_kernels(lab) -> None:
     """Stop the kernels a notebook page started (closing the page leaves them running)."""
-    def call(path, method="GET"):
-        req = urllib.request.Request(f"{lab['base']}{path}", method=method,
-                                     headers={"Authorization": f"token {lab['token']}"})
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return json.loads(resp.read() or b"null")
-    for session in call("/api/sessions"):
-        call(f"/api/sessions/{session['id']}", method="DELETE")
+    for session in api(lab, "/api/sessions"):
+        api(lab, f"/api/sessions/{session['id']}", method="DELETE")
 
 
 def error_outputs(page) -> list[str]:
