@@ -183,6 +183,20 @@ def test_stub_is_not_attempted_without_traceback(exercise):
     assert latest(exercise) == result
 
 
+def test_an_unfinished_1_1_is_reported_before_its_torch_reference_is_built():
+    """01 imports no torch: a stub of 1.1 is "not attempted" before the check builds its reference with
+    torch.optim.SGD, so a student's first Run All does not wait for torch's import (about 2 s)."""
+    import subprocess
+    program = ("import sys\nfrom course_utils.checks import check_least_squares_gd\n"
+               "def least_squares_gd(X, y, eta, steps):\n    raise NotImplementedError\n"
+               "result = check_least_squares_gd(least_squares_gd, raise_on_fail=False)\n"
+               "print(result.status, 'torch' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [*NOT_ATTEMPTED.split(), "False"]
+    assert "torch" not in COURSE.notebooks["01_learning_definitions"].notebook.cells[1].source
+
+
 @pytest.mark.parametrize("exercise, i", WRONG_CASES)
 def test_wrong_answer_fails_with_its_message(exercise, i):
     with pytest.raises(ExerciseFailed) as err:
