@@ -28,14 +28,14 @@ REPO = Path(__file__).resolve().parents[1]
 NO_SANDBOX = unavailable()
 needs_sandbox = pytest.mark.skipif(NO_SANDBOX is not None, reason=f"no sandbox here: {NO_SANDBOX}")
 
-TINY = make_nb(
+TINY = make_nb(  # exercise 1.2: its check needs only NumPy, so each kernel starts quickly
     md("# Tiny"),
-    code("import numpy as np\nfrom course_utils.checks import check_boundary_line"),
-    statement("2.1", "Where is the line?"),
-    solution("2.1", "def boundary_line(model):\n    ### BEGIN SOLUTION\n    weights = model.coef_.ravel()\n"
-                    "    return float(-weights[0] / weights[1]), float(-model.intercept_.item() / weights[1])\n"
-                    "    ### END SOLUTION"),
-    check("2.1", "check_boundary_line(boundary_line)"),
+    code("import numpy as np\nfrom course_utils.checks import check_bias_variance"),
+    statement("1.2", "Bias and variance"),
+    solution("1.2", "def bias_variance(preds, truth_values):\n    ### BEGIN SOLUTION\n"
+                    "    bias2 = np.mean((preds.mean(axis=0) - truth_values) ** 2)\n"
+                    "    return float(bias2), float(np.mean(preds.var(axis=0)))\n    ### END SOLUTION"),
+    check("1.2", "check_bias_variance(bias_variance)"),
     id="99_tiny",
 )
 
@@ -114,7 +114,8 @@ def test_the_newest_copy_counts_and_the_older_is_recorded(tmp_path, tiny_course)
     course = load_course(tiny_course)
     older = make_nb(*[("code" if c.cell_type == "code" else "md", c.source, dict(c.metadata.get("course", {})))
                       for c in TINY.cells], id="99_tiny")
-    older.cells[3].source = older.cells[3].source.replace("-weights[0]", "weights[0]")
+    older.cells[3].source = older.cells[3].source.replace("preds.var(axis=0)", "preds.var(axis=1)")
+    assert older.cells[3].source != TINY.cells[3].source, "the older copy holds another answer"
     write(tmp_path / "class" / "ann" / "99_tiny.ipynb", older, when=1)
     write(tmp_path / "class" / "ann" / "99_tiny (1).ipynb", TINY, when=2)
     write(tmp_path / "class" / "bo" / "Copy of 99_tiny.ipynb", TINY, when=3)  # the same file: graded once
@@ -200,8 +201,8 @@ def test_a_loop_or_a_dead_kernel_fails_only_that_student(tmp_path, tiny_course):
     out = tmp_path / "grades"
     graded = grade_class(cls, out, Options(jobs=2, timeout=8, instructor=str(tiny_course), progress=False))
     assert graded.graded == 3
-    assert gradebook(out) == {"dies": {"2.1": 0, "total": 0}, "loop": {"2.1": 0, "total": 0},
-                              "ok": {"2.1": 1, "total": 1}}
+    assert gradebook(out) == {"dies": {"1.2": 0, "total": 0}, "loop": {"1.2": 0, "total": 0},
+                              "ok": {"1.2": 1, "total": 1}}
     why = {r["student"]: r["message"] for r in results(out)}
     assert "ran longer than 8 s" in why["loop"] and "kernel died" in why["dies"]
     assert all("\n" not in m for m in why.values())
@@ -301,5 +302,5 @@ def test_without_bubblewrap_it_says_so_once_and_grades(tmp_path, tiny_course, mo
     notes = [line for line in lines if "sandbox" in line]
     assert len(notes) == 2 and notes[0].startswith("note: no sandbox: bubblewrap is not installed")
     assert "not sandboxed" in notes[1]
-    assert graded.graded == 1 and gradebook(tmp_path / "grades") == {"ann": {"2.1": 1, "total": 1},
-                                                                      "bo": {"2.1": 1, "total": 1}}
+    assert graded.graded == 1 and gradebook(tmp_path / "grades") == {"ann": {"1.2": 1, "total": 1},
+                                                                      "bo": {"1.2": 1, "total": 1}}

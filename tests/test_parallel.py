@@ -35,7 +35,7 @@ def run_probes(tmp_path, modules: dict[str, int], kernels: set[str] = frozenset(
     out.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     env.update(PROBE_OUT=str(out), PYTHONPATH=os.pathsep.join([str(REPO), str(tmp_path)]))
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "conftest", "-p", "no:cacheprovider", "-n", "2",
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "conftest", "-p", "no:cacheprovider", "-p", "no:nbval", "-n", "2",
                            "--dist", "loadgroup", "--no-loadscope-reorder", "-q", "--rootdir", str(tmp_path), "-c", os.devnull, str(tmp_path)],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
