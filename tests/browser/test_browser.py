@@ -62,7 +62,7 @@ def run_all_cells(browser, lab, name: str, timeout_s: int = 300):
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).first.click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).first.click()
     try:
-        page.wait_for_function(ALL_PROMPTS_NUMBERED, timeout=timeout_s * 1000)
+        page.wait_for_function(ALL_PROMPTS_NUMBERED, polling=250, timeout=timeout_s * 1000)
     except Exception:
         screenshot(page, f"FAILED_{name}")
         prompts = page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt").all_inner_texts()
