@@ -9,6 +9,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from .deferred import defer_iri_grammar
+
+defer_iri_grammar()  # before anything imports nbformat (see course_utils.deferred)
+
 if TYPE_CHECKING:
     from .data import CLASS_NAMES, load_fashion_mnist
     from .env import environment_report, pick_device

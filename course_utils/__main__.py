@@ -8,13 +8,6 @@ import os
 import sys
 from pathlib import Path
 
-# nbformat validates with jsonschema, which imports rfc3987_syntax where it is installed (jupyter-events
-# pulls it in); that package compiles 39 lark grammars on import, 1.2 s of every command's start and
-# of every grading job's. It only checks the "iri" string formats, and nbformat validates without
-# format checking (its schemas name no format), so the commands go without it: jsonschema skips an
-# optional module that is not importable.
-sys.modules.setdefault("rfc3987_syntax", None)
-
 
 def _env(args) -> int:
     from .env import environment_report
