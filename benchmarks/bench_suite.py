@@ -1,0 +1,69 @@
+"""The test suite against one run of the course: `make run`, then `make test`, back to back as the
+README runs them, in this run (after a `make setup data` that is not timed, so neither includes an
+installation). Prints each one's wall time and the CPU time of the processes it waited for, and the
+ratio of the two wall times. Goal: `make test` at most 3x `make run`. Exits 1 when it is missed.
+
+Run it alone on an idle machine: a second process training with torch slows both down many times
+over. About 9 minutes on 2 cores; ``--repeat N`` measures N pairs and judges the median ratio (the same
+machine varies by several per cent between runs). Each command's output goes to
+build/bench_suite/, and its last lines are printed if it fails.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+LOGS = REPO / "build" / "bench_suite"
+GOAL = 3.0
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(target: str, log: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of `make TARGET`; stops the benchmark, with the log's end, if it fails."""
+    cpu, start = children_cpu(), time.perf_counter()
+    with open(log, "w") as out:
+        proc = subprocess.run(["make", target], cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+    wall, cpu = time.perf_counter() - start, children_cpu() - cpu
+    if proc.returncode != 0:
+        tail = log.read_text(errors="replace").splitlines()[-25:]
+        print(f"make {target} failed (exit {proc.returncode}); the end of {log}:", *tail, sep="\n")
+        sys.exit(2)
+    return wall, cpu
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=1, help="pairs to measure (default 1); the median ratio is judged")
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error(f"--repeat: must be 1 or more, not {args.repeat}")
+    LOGS.mkdir(parents=True, exist_ok=True)
+    print(f"{os.cpu_count()} cores; `make setup data` first (not timed)")
+    subprocess.run(["make", "setup", "data"], cwd=REPO, stdout=subprocess.DEVNULL, check=True)
+    ratios = []
+    for i in range(1, args.repeat + 1):
+        run_wall, run_cpu = timed("run", LOGS / f"run-{i}.log")
+        test_wall, test_cpu = timed("test", LOGS / f"test-{i}.log")
+        ratios.append(test_wall / run_wall)
+        print(f"pair {i}: make run {run_wall:6.1f} s (CPU {run_cpu:6.1f} s)   make test {test_wall:6.1f} s "
+              f"(CPU {test_cpu:6.1f} s)   ratio {ratios[-1]:.2f}x")
+    ratio = statistics.median(ratios)
+    ok = ratio <= GOAL
+    label = "ratio" if len(ratios) == 1 else f"median ratio of {len(ratios)}"
+    print(f"make test / make run, {label}: {ratio:.2f}x   (goal <= {GOAL:g}x)  {'met' if ok else 'MISSED'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
