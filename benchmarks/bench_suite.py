@@ -29,15 +29,15 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed(target: str, log: Path) -> tuple[float, float]:
-    """Wall and CPU seconds of `make TARGET`; stops the benchmark, with the log's end, if it fails."""
+def timed(targets: list[str], log: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of `make TARGETS`; stops the benchmark, with the log's end, if it fails."""
     cpu, start = children_cpu(), time.perf_counter()
     with open(log, "w") as out:
-        proc = subprocess.run(["make", target], cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.run(["make", *targets], cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
     wall, cpu = time.perf_counter() - start, children_cpu() - cpu
     if proc.returncode != 0:
         tail = log.read_text(errors="replace").splitlines()[-25:]
-        print(f"make {target} failed (exit {proc.returncode}); the end of {log}:", *tail, sep="\n")
+        print(f"make {' '.join(targets)} failed (exit {proc.returncode}); the end of {log}:", *tail, sep="\n")
         sys.exit(2)
     return wall, cpu
 
@@ -50,11 +50,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--repeat: must be 1 or more, not {args.repeat}")
     LOGS.mkdir(parents=True, exist_ok=True)
     print(f"{os.cpu_count()} cores; `make setup data` first (not timed)")
-    subprocess.run(["make", "setup", "data"], cwd=REPO, stdout=subprocess.DEVNULL, check=True)
+    timed(["setup", "data"], LOGS / "setup.log")
     ratios = []
     for i in range(1, args.repeat + 1):
-        run_wall, run_cpu = timed("run", LOGS / f"run-{i}.log")
-        test_wall, test_cpu = timed("test", LOGS / f"test-{i}.log")
+        run_wall, run_cpu = timed(["run"], LOGS / f"run-{i}.log")
+        test_wall, test_cpu = timed(["test"], LOGS / f"test-{i}.log")
         ratios.append(test_wall / run_wall)
         print(f"pair {i}: make run {run_wall:6.1f} s (CPU {run_cpu:6.1f} s)   make test {test_wall:6.1f} s "
               f"(CPU {test_cpu:6.1f} s)   ratio {ratios[-1]:.2f}x")

@@ -3,8 +3,10 @@
 Every tool of the course reads notebooks with nbformat, which validates them with jsonschema.
 Importing jsonschema imports rfc3987-syntax where it is installed (jupyter_server's dependencies
 install it), and rfc3987-syntax builds its IRI grammar with lark as it is imported: about 0.9 s of
-CPU in each process, for the "iri" string formats, which nbformat's schema never uses. A test session
-starts some seventy such processes (`check`, `release`, graders, nbgrader, pytest workers).
+CPU in each process, for the "iri" string formats, which nbformat's schema never uses. The processes
+that import course_utils before nbformat skip that cost: the commands (`check`, `release`, each
+grading job) and pytest's (controller, workers, nested sessions). Others, such as nbgrader's own
+commands, still pay it.
 
 :func:`defer_iri_grammar` puts a stand-in in its place that imports the real module the first time
 anything of it is used, so a schema that does check an IRI checks it exactly as before.
@@ -56,4 +58,3 @@ def defer_iri_grammar() -> None:
         # the import system asks a package for __path__ before ``from ... import``: answer without loading
         _STAND_IN.__path__ = list(spec.submodule_search_locations or [])
         sys.modules[IRI_MODULE] = _STAND_IN
-

@@ -39,4 +39,3 @@ def test_pytest_defers_it_before_nbval_imports_nbformat(tmp_path):
                            "-c", str(REPO / "pyproject.toml"), str(probe)],
                           capture_output=True, text=True, cwd=REPO, timeout=120)
     assert proc.returncode == 0 and "1 passed" in proc.stdout, proc.stdout[-2000:] + proc.stderr[-2000:]
-
