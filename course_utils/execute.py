@@ -9,6 +9,7 @@ that it "is running over TCP without encryption". The kernel's own stderr is lef
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -166,3 +167,12 @@ def format_table(results: list[RunResult]) -> str:
         if not r.ok:
             lines.append(f"{r.notebook} failed at {r.error}")
     return "\n".join(lines)
+
+
+_ROW = re.compile(r"(\S+\.ipynb)\s+(?:ok|FAILED)\s+(\d+\.\d)")
+
+
+def parse_table(text: str) -> dict[str, float]:
+    """{notebook: seconds} of the rows of a :func:`format_table` table found in ``text`` (the output
+    of `make run`, say, around it)."""
+    return {m[1]: float(m[2]) for m in map(_ROW.fullmatch, text.splitlines()) if m}

@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.execute import execute_notebook, format_table
+from course_utils.execute import RunResult, execute_notebook, format_table, parse_table
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
@@ -75,6 +75,15 @@ def test_runner_names_the_failing_cell(tmp_path):
     assert (tmp_path / "build" / "99_broken.ipynb").is_file() and (tmp_path / "build" / "99_broken.html").is_file()
     table = format_table([result])
     assert "FAILED" in table and "99_broken.ipynb failed at code cell 3" in table
+
+
+def test_the_table_of_times_reads_back_from_around_it():
+    """benchmarks/bench_suite.py judges each notebook's budget from `make run`'s printed table."""
+    results = [RunResult("00_environment_check.ipynb", True, 9.14), RunResult("04_from_scratch_layers.ipynb", False,
+                                                                                 1234.56, "code cell 3 ('1 / 0')")]
+    printed = "running 00_environment_check.ipynb ...\n" + format_table(results) + "\nmake: *** [run] Error 1\n"
+    assert parse_table(printed) == {"00_environment_check.ipynb": 9.1, "04_from_scratch_layers.ipynb": 1234.6}
+    assert parse_table("running 00_environment_check.ipynb ...\n") == {}
 
 
 def load_definitions(notebook: str, names: set[str]) -> dict:
