@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.course-utils-installed
 
-.PHONY: setup data run test test-portable test-lowest unit lab student check grade-class bench env clean distclean nbgrader prune-runs
+.PHONY: setup data run test test-portable test-lowest test-light unit lab lab-student student check grade-class bench env clean distclean nbgrader prune-runs
 
 setup: $(STAMP)
 
@@ -56,13 +56,13 @@ LOWEST        ?= .venv-lowest
 LOWEST_PYTHON ?= python3.11
 LOWEST_STAMP  := $(LOWEST)/.lowest-installed
 
-$(LOWEST_STAMP): pyproject.toml course_utils/lowest.py
+$(LOWEST_STAMP): pyproject.toml course_utils/tools/lowest.py
 	@test -x $(LOWEST)/bin/python || command -v $(LOWEST_PYTHON) >/dev/null \
 		|| { echo "test-lowest needs $(LOWEST_PYTHON) (LOWEST_PYTHON=/path/to/python3.11 names one)"; exit 1; }
 	@test -x $(LOWEST)/bin/python || $(LOWEST_PYTHON) -m venv $(LOWEST)
 	$(LOWEST)/bin/python -m course_utils lowest-constraints --out $(LOWEST)/constraints.txt
 	$(LOWEST)/bin/python -m pip install --disable-pip-version-check -c $(LOWEST)/constraints.txt \
-		-e . pytest pytest-xdist nbval
+		-e '.[tools]' pytest pytest-xdist nbval
 	@touch $@
 
 test-lowest: $(LOWEST_STAMP)
@@ -70,9 +70,35 @@ test-lowest: $(LOWEST_STAMP)
 	$(LOWEST)/bin/python -m course_utils data
 	$(LOWEST)/bin/python -m pytest $(PARALLEL) notebooks
 
-# Serves the repository: notebooks/ (instructor) and student/ (the release) are both reachable.
+# The kernel side alone (docs/architecture.md): a fresh venv with `pip install .` (no extra) and ipykernel,
+# as a hosted Jupyter has it; tests/test_light.py checks no Jupyter tool came with it and runs the released
+# notebooks 02 and 05 in its own kernel. The course is installed, not linked: the venv is rebuilt when
+# the package changes.
+LIGHT       ?= .venv-light
+LIGHT_STAMP := $(LIGHT)/.light-installed
+$(LIGHT_STAMP): pyproject.toml $(shell find course_utils -name '*.py' -not -path '*/tools/*')
+	@test -x $(LIGHT)/bin/python || $(PYTHON) -m venv $(LIGHT)
+	$(LIGHT)/bin/python -m pip install --disable-pip-version-check --force-reinstall --no-deps .
+	$(LIGHT)/bin/python -m pip install --disable-pip-version-check . ipykernel
+	@touch $@
+
+test-light: data $(LIGHT_STAMP)
+	COURSE_LIGHT_PYTHON=$(LIGHT)/bin/python $(PY) -m pytest -p no:xdist tests/test_light.py
+
+# Serves the repository with the instructor's tools (nbgrader's menus included): notebooks/ and student/.
 lab: data
 	$(BIN)/jupyter lab --notebook-dir=.
+
+# A student's set-up: the kernel side and JupyterLab, no instructor tools (README "Set-up"), serving student/.
+STUDENT_VENV ?= .venv-student
+$(STUDENT_VENV)/.student-installed: pyproject.toml
+	@test -x $(STUDENT_VENV)/bin/python || $(PYTHON) -m venv $(STUDENT_VENV)
+	$(STUDENT_VENV)/bin/python -m pip install --disable-pip-version-check -e '.[lab]'
+	@touch $@
+
+lab-student: $(STUDENT_VENV)/.student-installed
+	$(STUDENT_VENV)/bin/python -m course_utils data
+	$(STUDENT_VENV)/bin/jupyter lab --notebook-dir=student
 
 # Student notebooks in student/ (git-ignored; `make clean` never touches it): solutions replaced by
 # stubs, outputs cleared, leak-scanned. A notebook changed since it was released is kept; the new
@@ -120,4 +146,4 @@ clean:
 
 # Also the virtual environments and the prepared data (student/ still stays: it is the student's work).
 distclean: clean
-	rm -rf $(VENV) $(LOWEST) data/FashionMNIST
+	rm -rf $(VENV) $(LOWEST) $(LIGHT) $(STUDENT_VENV) data/FashionMNIST

@@ -27,9 +27,9 @@ _share_the_cores()  # before anything imports torch or numpy in this process
 
 
 def pytest_configure(config):
-    # nbval's per-cell time limit is the course's one (course_utils.execute.CELL_TIMEOUT), unless given
+    # nbval's per-cell time limit is the course's one (course_utils.tools.execute.CELL_TIMEOUT), unless given
     if config.getoption("nbval_cell_timeout", default=None) in (None, 2000):  # 2000: nbval's own default
-        from course_utils.execute import CELL_TIMEOUT
+        from course_utils.tools.execute import CELL_TIMEOUT
         config.option.nbval_cell_timeout = CELL_TIMEOUT
     # Notebooks executed by the tests (nbval, student runs, nbgrader) log their experiment runs under
     # a temporary folder instead of the repository's runs/, where they would pile up. Kernels and

@@ -12,8 +12,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from synthetic_class import EXPECTED, GRADED, build_class  # noqa: E402
 
-from course_utils.gradeclass import Options, grade_class  # noqa: E402
-from course_utils.sandbox import unavailable  # noqa: E402
+from course_utils.tools.gradeclass import Options, grade_class  # noqa: E402
+from course_utils.tools.sandbox import unavailable  # noqa: E402
 
 GOAL = 1.6
 

@@ -1,9 +1,10 @@
 """The test suite against one run of the course: `make run`, then `make test`, back to back as the
 README runs them, in this run (after a `make setup data` that is not timed, so neither includes an
 installation). Prints each one's wall time and the CPU time of the processes it waited for, and the
-ratio of the two wall times. Goals: `make test` at most 3x `make run`, and every notebook within
-the 30 s that docs/authoring.md budgets for it on a 2-core CPU (and notebook 00 promises its reader),
-read from `make run`'s table of times. Exits 1 when either is missed.
+ratio of the two wall times. Goals: `make test` at most 3.5x `make run`, and every notebook within
+25 s in `make run` here, so that a slower 2-core laptop stays within the 30 s that docs/authoring.md
+budgets for it (and notebook 00 promises its reader), read from `make run`'s table of times, which
+also lists each notebook's five slowest cells (printed here). Exits 1 when either is missed.
 
 Run it alone on an idle machine: a second process training with torch slows both down many times
 over. About 9 minutes on 2 cores; ``--repeat N`` measures N pairs and judges the median ratio (the same
@@ -21,12 +22,12 @@ import sys
 import time
 from pathlib import Path
 
-from course_utils.execute import parse_table
+from course_utils.tools.execute import parse_slowest, parse_table
 
 REPO = Path(__file__).resolve().parents[1]
 LOGS = REPO / "build" / "bench_suite"
-GOAL = 3.0
-NOTEBOOK_BUDGET = 30.0  # seconds per notebook in `make run` (docs/authoring.md, "Time budget")
+GOAL = 3.5
+NOTEBOOK_BUDGET = 25.0  # seconds per notebook in `make run` here: 30 s (docs/authoring.md) with margin
 
 
 def children_cpu() -> float:
@@ -59,8 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     ratios, notebook_times = [], {}
     for i in range(1, args.repeat + 1):
         run_wall, run_cpu = timed(["run"], LOGS / f"run-{i}.log")
-        for name, seconds in parse_table((LOGS / f"run-{i}.log").read_text(errors="replace")).items():
+        log = (LOGS / f"run-{i}.log").read_text(errors="replace")
+        for name, seconds in parse_table(log).items():
             notebook_times.setdefault(name, []).append(seconds)
+        slowest = parse_slowest(log)
         test_wall, test_cpu = timed(["test"], LOGS / f"test-{i}.log")
         ratios.append(test_wall / run_wall)
         print(f"pair {i}: make run {run_wall:6.1f} s (CPU {run_cpu:6.1f} s)   make test {test_wall:6.1f} s "
@@ -70,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     label = "ratio" if len(ratios) == 1 else f"median ratio of {len(ratios)}"
     print(f"make test / make run, {label}: {ratio:.2f}x   (goal <= {GOAL:g}x)  {'met' if ok else 'MISSED'}")
     budget_ok = within_budget(notebook_times)
+    print("the slowest cells of the last `make run` (cell index from 0):")
+    for name, cells in slowest.items():
+        print(f"  {name:<36} {cells}")
     return 0 if ok and budget_ok else 1
 
 

@@ -1,17 +1,18 @@
 """Helpers for the EE 541 Unit 1 notebooks. Re-exports only what the notebooks use.
 
+This package is the kernel side: what a notebook imports (helpers, student mode, the outcome record,
+each exercise's probe and judge). It depends on the scientific stack only. The instructor's tools
+(course model, release, grading, the command line) are :mod:`course_utils.tools`, which a kernel
+never imports (docs/architecture.md).
+
 The names are imported on first use (module ``__getattr__``), so ``import course_utils`` and
 ``python -m course_utils env`` work with the standard library alone; NumPy and torch load when a
-helper that needs them is first used.
+helper that needs them is first used. Importing the package runs nothing else.
 """
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
-
-from .deferred import defer_iri_grammar
-
-defer_iri_grammar()  # before anything imports nbformat (see course_utils.deferred)
 
 if TYPE_CHECKING:
     from .data import CLASS_NAMES, load_fashion_mnist

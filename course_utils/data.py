@@ -40,6 +40,8 @@ import urllib.request
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .settings import DATA_DIR_ENV, data_root  # noqa: F401  (data_root is part of this module's interface)
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 if TYPE_CHECKING:
@@ -59,7 +61,6 @@ DEBIAN_PACKAGE = "dataset-fashion-mnist"
 APT_COMMAND = f"sudo apt-get update && sudo apt-get install {DEBIAN_PACKAGE}"
 # Used when torchvision cannot be imported; torchvision's own list wins when it can.
 FALLBACK_MIRRORS = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)
-DATA_DIR_ENV = "COURSE_DATA_DIR"
 LOCK_NAME = ".prepare.lock"
 STALE_PART_SECONDS = 3600  # without file locks (Windows), a .part file this old is taken as abandoned
 
@@ -125,17 +126,6 @@ class FileReport:
     action: str
     source: str
     problems: tuple[str, ...] = ()  # what was wrong on the way (a corrupt copy replaced, a failed source)
-
-
-def data_root() -> Path:
-    """The folder holding ``FashionMNIST/``: ``$COURSE_DATA_DIR``, else the repository's ``data/``."""
-    env = os.environ.get(DATA_DIR_ENV)
-    if env:
-        return Path(env).expanduser().resolve()
-    repo = Path(__file__).resolve().parents[1]
-    if (repo / "pyproject.toml").is_file():
-        return repo / "data"
-    return Path.cwd() / "data"
 
 
 def raw_dir(root: Path | str | None = None) -> Path:

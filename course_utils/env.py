@@ -118,7 +118,7 @@ class EnvironmentReport:
     def format(self) -> str:
         lines = [f"Python: {self.python}", f"Platform: {self.platform}", ""]
         for p in self.packages:
-            tag = " (dev)" if p.optional else ""
+            tag = " (optional)" if p.optional else ""
             if p.ok:
                 lines.append(f"✓ {p.name}{tag}: {p.installed}  (needs {p.specifier})")
             else:

@@ -1,14 +1,13 @@
-"""An exercise's outcome, defined once: the statuses, the result record, and how results travel.
+"""An exercise's outcome, defined once: the three statuses, the result record, and where a kernel keeps it.
 
-Every self-check ends in :func:`record`. From there a result reaches everyone who needs it, the
-same way: :func:`latest` (student mode's skips, :func:`require_exercises` in the release's Checks
-cell and in nbgrader's locked test cells) and the listeners added with :func:`subscribe` (the
-grader, which publishes each result on its own channel). Standard library only.
+Every self-check in a student's kernel ends in :func:`record`, which keeps the result for
+:func:`latest` (student mode's skips, :func:`require_exercises` in the release's Checks cell and in
+nbgrader's locked test cells). That is feedback for the student: a grader never reads it (it judges
+the probes' data in its own process, course_utils.tools.grading). Standard library only.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 PASSED, FAILED, NOT_ATTEMPTED = "passed", "failed", "not attempted"
 STATUSES = (PASSED, FAILED, NOT_ATTEMPTED)
@@ -23,21 +22,33 @@ class CheckResult:
     status: str
     message: str = ""
 
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status {self.status!r} is none of {STATUSES}")
+
     def __str__(self) -> str:
         return f"{_MARK[self.status]} Exercise {self.exercise}: {self.status}" + (f". {self.message}" if self.message else "")
 
     __repr__ = __str__
 
+    def to_dict(self) -> dict:
+        """The result as JSON-ready data (results files, a worker's answer to its grader)."""
+        return {"exercise": self.exercise, "status": self.status, "message": self.message}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "CheckResult":
+        """The inverse of :meth:`to_dict`; ValueError for data that is not a result."""
+        if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("exercise", "status")):
+            raise ValueError(f"not a check result: {data!r:.200}")
+        return cls(data["exercise"], data["status"], str(data.get("message", "")))
+
 
 _latest: dict[str, CheckResult] = {}  # exercise number -> its latest result in this process
-_listeners: list[Callable[[CheckResult], None]] = []
 
 
 def record(result: CheckResult) -> CheckResult:
-    """Keep ``result`` as its exercise's latest and hand it to every listener."""
+    """Keep ``result`` as its exercise's latest."""
     _latest[result.exercise] = result
-    for listener in list(_listeners):
-        listener(result)
     return result
 
 
@@ -51,14 +62,8 @@ def passed(exercise: str) -> bool:
     return result is not None and result.status == PASSED
 
 
-def subscribe(listener: Callable[[CheckResult], None]) -> None:
-    """Call ``listener(result)`` after every check from now on (once, however often subscribed)."""
-    if listener not in _listeners:
-        _listeners.append(listener)
-
-
 def forget() -> None:
-    """Drop every recorded result (a fresh start; listeners stay)."""
+    """Drop every recorded result (a fresh start)."""
     _latest.clear()
 
 

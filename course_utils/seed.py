@@ -1,7 +1,6 @@
 """Reproducibility: one call seeds every random number generator a notebook uses."""
 from __future__ import annotations
 
-import importlib.abc
 import os
 import random
 import sys
@@ -14,15 +13,18 @@ if TYPE_CHECKING:
 
 
 def set_all_seeds(seed: int = 42, deterministic: bool = False) -> int:
-    """Seed Python's ``random``, NumPy's global generator and torch (CPU and every CUDA device).
+    """Seed Python's ``random``, NumPy's global generator and, where the notebook has imported it,
+    torch (CPU and every CUDA device).
 
-    A notebook that has not imported torch yet does not pay for importing it here (about 2 s):
-    torch is then seeded the moment it is first imported, to the same state.
+    Seeding is explicit: nothing is seeded later behind the notebook's back. A notebook that uses
+    torch imports it before calling this (its first code cell does both); one that never imports
+    torch does not pay for importing it here (about 2 s).
 
     Args:
         seed: the seed, an int in [0, 2**32).
         deterministic: also make torch choose deterministic algorithms (slower on GPU;
             an operation without a deterministic version then raises instead of varying).
+            Imports torch.
 
     Returns:
         the seed, so a notebook can log it.
@@ -32,7 +34,6 @@ def set_all_seeds(seed: int = 42, deterministic: bool = False) -> int:
     seed = int(seed)
     random.seed(seed)
     np.random.seed(seed)
-    _SeedTorchOnImport.remove()
     if deterministic:
         import torch
         # cuBLAS needs this workspace setting to be deterministic (read when CUDA initialises).
@@ -41,36 +42,7 @@ def set_all_seeds(seed: int = 42, deterministic: bool = False) -> int:
         torch.backends.cudnn.benchmark = False
     if "torch" in sys.modules:
         sys.modules["torch"].manual_seed(seed)  # also seeds every CUDA device
-    else:
-        sys.meta_path.insert(0, _SeedTorchOnImport(seed))
     return seed
-
-
-class _SeedTorchOnImport(importlib.abc.MetaPathFinder):
-    """Finds nothing itself: when ``torch`` is first imported, seeds it as soon as it has loaded."""
-
-    def __init__(self, seed: int) -> None:
-        self.seed = seed
-
-    @classmethod
-    def remove(cls) -> None:
-        sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, cls)]
-
-    def find_spec(self, name, path, target=None):
-        if name != "torch":
-            return None
-        self.remove()  # one import, one seeding; and the search below must not find this finder again
-        from importlib.util import find_spec
-        spec = find_spec(name)
-        if spec is None or spec.loader is None:
-            return spec
-        load, seed = spec.loader.exec_module, self.seed
-
-        def exec_module(module):
-            load(module)
-            module.manual_seed(seed)
-        spec.loader.exec_module = exec_module
-        return spec
 
 
 def seed_worker(worker_id: int) -> None:

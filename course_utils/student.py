@@ -4,7 +4,7 @@
 
 - a cell whose first line is ``#| needs: 4.1`` (the release writes it from the course model) is
   skipped whole until Exercise 4.1's check has passed in this kernel: it does not run at all, and
-  shows one line, "⏭ Skipped: this cell needs Exercise 4.1 ...". Once the check passes, the same
+  shows one line, "» Skipped: this cell needs Exercise 4.1 ...". Once the check passes, the same
   cell runs as written;
 - a cell that calls an exercise's stub (``NotImplementedError("Exercise N.k: ...")``) shows one
   line saying so instead of a traceback.
@@ -16,8 +16,12 @@ from __future__ import annotations
 
 import sys
 
-from .course import NEEDS_LINE, STUB
+import re
+
 from .outcome import latest, passed
+
+NEEDS_LINE = "#| needs: "  # the first line the release writes into a cell that needs exercises
+STUB = re.compile(r"^Exercise (\d+\.\d+)\b:?\s*(.*)$")  # parses a stub's NotImplementedError message
 
 _SKIP_CALL = "__import__('course_utils.student', fromlist=['skipped']).skipped({numbers!r})\n"
 
@@ -40,7 +44,7 @@ def _skip_unmet(lines: list[str]) -> list[str]:
 def skipped(numbers: list[str]) -> None:
     """Print the line a skipped cell shows."""
     why = ", ".join(f"Exercise {n} ({latest(n).status if latest(n) else 'check not run yet'})" for n in numbers)
-    line = (f"⏭ Skipped: this cell needs {why}. The notebook continues; once "
+    line = (f"» Skipped: this cell needs {why}. The notebook continues; once "
             f"{'it passes' if len(numbers) == 1 else 'they pass'}, run this cell again.\n")
     sys.stdout.write(line)  # one write: one stream output, not the text and its newline apart
     sys.stdout.flush()
@@ -52,7 +56,7 @@ def _handler(shell, etype, value, tb, tb_offset=None):
     stub = STUB.match(str(value)) if isinstance(value, NotImplementedError) else None
     if stub:
         title = f" ({stub.group(2)})" if stub.group(2) else ""
-        print(f"⏭ This cell called Exercise {stub.group(1)}{title}, which is not done yet: "
+        print(f"» This cell called Exercise {stub.group(1)}{title}, which is not done yet: "
               "finish it, run its check, then run this cell again.")
         return None
     shell.showtraceback((etype, value, tb), tb_offset=tb_offset)

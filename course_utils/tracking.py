@@ -11,7 +11,6 @@ each run as ``<name>/<timestamp>``. Old runs go only when asked: :func:`prune_ru
 from __future__ import annotations
 
 import json
-import os
 import platform
 import re
 import shutil
@@ -163,15 +162,7 @@ def mlp_name(model) -> str:
     return "mlp-" + "-".join(str(n) for n in layer_sizes(model))
 
 
-RUNS_DIR_ENV = "COURSE_RUNS_DIR"
-
-
-def runs_root() -> Path:
-    """Where notebooks keep their runs: ``$COURSE_RUNS_DIR`` when set (the tests point it at a
-    temporary folder; a shared machine may point it anywhere), else ``runs/`` in the working
-    directory, the notebook's own folder (``notebooks/runs``, ``student/runs``): a notebook writes
-    nothing outside its folder."""
-    return Path(os.environ.get(RUNS_DIR_ENV) or "runs")
+from .settings import RUNS_DIR_ENV, runs_root  # noqa: E402,F401  (part of this module's interface)
 
 
 def start_run(name: str, config: dict[str, Any], root: Path | str | None = None, *, device: str | None = None) -> Run:

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from course_utils.data import IdxFile
-from course_utils.execute import CELL_TIMEOUT
+from course_utils.tools.execute import CELL_TIMEOUT
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -173,7 +173,7 @@ def clean_run(tmp_path_factory) -> CleanRun:
     and ``runs/`` is where a user's run puts it (``COURSE_RUNS_DIR`` is not passed on). The tests that
     read these executions (grading, the clean-folder results, TensorBoard over notebook 06's logs)
     share this one run."""
-    from course_utils.course import load_course
+    from course_utils.tools.course import load_course
     root = tmp_path_factory.mktemp("clean")
     course = load_course(REPO / "notebooks")
     for model in course.notebooks.values():

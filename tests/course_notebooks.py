@@ -1,4 +1,4 @@
-"""Small course notebooks for tests, built with the course model's metadata (course_utils.course)."""
+"""Small course notebooks for tests, built with the course model's metadata (course_utils.tools.course)."""
 from __future__ import annotations
 
 import textwrap
@@ -6,7 +6,7 @@ import textwrap
 import nbformat
 from wrong_answers import blocks
 
-from course_utils.course import KEY, SOLUTION, STUB_COMMENT, cell_meta
+from course_utils.tools.course import KEY, SOLUTION, STUB_COMMENT, cell_meta
 
 
 def md(source: str, **course) -> tuple:

@@ -18,7 +18,7 @@ from wrong_answers import RIGHT, WRONG
 
 from course_notebooks import fill
 
-from course_utils.release import build_release
+from course_utils.tools.release import build_release
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ("01_learning_definitions.ipynb", "03_curse_of_dimensionality.ipynb")

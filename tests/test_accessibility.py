@@ -14,9 +14,9 @@ import nbformat  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from course_utils import accessibility as a11y  # noqa: E402
+import accessibility as a11y  # noqa: E402
 from course_utils import figures  # noqa: E402
-from course_utils.execute import TEMPLATES, export_html  # noqa: E402
+from course_utils.tools.execute import TEMPLATES, export_html  # noqa: E402
 from course_utils.plotting import (BOUNDARY_CMAP, CATEGORY_COLORS, DIVERGING_CMAP, MAGNITUDE_CMAP,  # noqa: E402
                                    OKABE_ITO, POINT_COLORS, plot_decision_boundary, use_course_style)
 

@@ -29,9 +29,9 @@ import torch  # noqa: E402
 from course_utils import checks  # noqa: E402
 from course_utils.checks import FAILED, NOT_ATTEMPTED, PASSED, ExerciseFailed, Miss, compare  # noqa: E402
 from course_utils.checks.core import NOT_ATTEMPTED_MESSAGE  # noqa: E402
-from course_utils.course import BEGIN, END, load_course  # noqa: E402
+from course_utils.tools.course import BEGIN, END, load_course  # noqa: E402
 from course_utils.outcome import forget, latest  # noqa: E402
-from course_utils.release import release_notebook  # noqa: E402
+from course_utils.tools.release import release_notebook  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from wrong_answers import EXPECT, RIGHT, WRONG, blocks  # noqa: E402
@@ -151,6 +151,7 @@ RIGHT_CASES = [(ex, i) for ex in sorted(RIGHT) for i in range(len(RIGHT[ex]))]
 
 def test_every_exercise_of_the_course_has_a_check_and_every_check_an_exercise():
     assert set(EXERCISES) == set(CHECKS)
+    assert all(isinstance(c, checks.Check) and c.exercise == n for n, c in CHECKS.items()), "each a probe and a judge"
 
 
 def test_every_exercise_has_at_least_two_wrong_answers_with_messages():
@@ -206,7 +207,7 @@ def test_wrong_answer_fails_with_its_message(exercise, i):
     assert EXPECT[exercise][i] in message, message
     assert err.value._render_traceback_() == [message]
     assert latest(exercise).status == FAILED
-    assert "your code raised" not in message  # a specific message, not the generic crash report
+    assert "your code raised" not in message.lower()  # a specific message, not the generic crash report
 
 
 def _public_lines(path: Path) -> set[str]:
@@ -261,12 +262,13 @@ def test_refused_shortcuts_are_restored_afterwards():
 
 
 def test_evaluate_gets_the_model_on_the_notebooks_device(monkeypatch):
-    """The check puts its model where the notebook puts its own: on pick_device()'s device."""
+    """The check puts its model where the notebook puts its own: on pick_device()'s device. The fake
+    device is one no model is on unless moved there (not the CPU, where a model is built)."""
     import course_utils.env
     asked = []
 
     def pick_device():
-        asked.append(torch.device("cpu"))
+        asked.append(torch.device("meta"))
         return asked[-1]
 
     monkeypatch.setattr(course_utils.env, "pick_device", pick_device)
@@ -304,7 +306,7 @@ def test_crashing_answer_is_a_failure_with_the_error_and_the_line_of_the_student
     answer = "h = X\nout = h @ np.ones((3, 3))\nreturn out"
     line = _with_blocks(solution_source("2.2"), blocks(answer)).splitlines().index("    out = h @ np.ones((3, 3))") + 1
     result = run_answer("2.2", answer, raise_on_fail=False)
-    assert result.status == FAILED and "your code raised ValueError" in result.message, result.message
+    assert result.status == FAILED and "Your code raised ValueError" in result.message, result.message
     assert f"(in `forward`, line {line} of its cell: `out = h @ np.ones((3, 3))`)" in result.message, result.message
 
 
@@ -332,3 +334,48 @@ def test_results_hold_status_and_message_per_exercise_for_the_grader():
     run_answer("6.2", WRONG["6.2"][0], raise_on_fail=False)
     graded = json.loads(json.dumps([latest("6.2").status, latest("6.2").message]))
     assert graded[0] == FAILED and EXPECT["6.2"][0] in graded[1]
+
+
+# ---------------------------------------------------------------- probe and judge, as the grader runs them
+
+OTHER_SEEDS = (1, 7, 2**40 + 3)  # seeds a grader might draw: every check is judged the same way with each
+DEFINES = {e.number: e.defines for _, e in COURSE.exercises}
+
+
+def answer_object(exercise: str, source: str):
+    """The answer (the function or class the model names) after running solution ``source`` in the
+    notebook's namespace."""
+    info = EXERCISES[exercise]
+    ns, dtype = _setup_namespace(info["path"], info["setup"])
+    ns = dict(ns)
+    cell = f"<cell: {info['path'].name}, exercise {exercise}>"
+    linecache.cache[cell] = (len(source), None, source.splitlines(True), cell)
+    exec(compile(source, cell, "exec"), ns)
+    return ns[DEFINES[exercise]], dtype
+
+
+def grade_with_seed(exercise: str, source: str, seed: int):
+    """The grader's path: the probe's JSON from this answer, judged for ``seed`` with the source scanned."""
+    from course_utils.checks.core import judge_data
+    answer, dtype = answer_object(exercise, source)
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        text = CHECKS[exercise].run_probe(answer, seed)
+    finally:
+        torch.set_default_dtype(before)
+    return judge_data(CHECKS[exercise], text, seed, sources=[source])
+
+
+@pytest.mark.parametrize("exercise", sorted(EXERCISES))
+@pytest.mark.parametrize("seed", OTHER_SEEDS)
+def test_notebook_answer_passes_for_any_seed_as_graded(exercise, seed):
+    result = grade_with_seed(exercise, solution_source(exercise), seed)
+    assert result.status == PASSED, result
+
+
+@pytest.mark.parametrize("exercise, i", WRONG_CASES)
+def test_wrong_answer_fails_with_its_message_for_another_seed_as_graded(exercise, i):
+    source = _with_blocks(solution_source(exercise), blocks(WRONG[exercise][i]))
+    result = grade_with_seed(exercise, source, 7)
+    assert result.status == FAILED and EXPECT[exercise][i] in result.message, result.message

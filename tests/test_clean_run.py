@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.course import load_course
+from course_utils.tools.course import load_course
 
 pytestmark = pytest.mark.notebook  # starts Jupyter kernels
 

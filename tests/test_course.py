@@ -1,11 +1,11 @@
-"""The course model (course_utils.course) on the course's own notebooks and on small cases."""
+"""The course model (course_utils.tools.course) on the course's own notebooks and on small cases."""
 from pathlib import Path
 
 import nbformat
 import pytest
 from course_notebooks import check, code, make_nb, solution, statement
 
-from course_utils.course import Course, load_course, plain_stem, read_model, uses_of_exercises
+from course_utils.tools.course import Course, load_course, plain_stem, read_model, uses_of_exercises
 
 REPO = Path(__file__).resolve().parents[1]
 COURSE = load_course(REPO / "notebooks")

@@ -19,7 +19,7 @@ def pyproject_requirements() -> dict[str, SpecifierSet]:
     for extra in project.get("optional-dependencies", {}).values():
         lines += extra
     reqs = [Requirement(line) for line in lines]
-    return {r.name.lower(): r.specifier for r in reqs}
+    return {r.name.lower(): r.specifier for r in reqs if r.name.lower() != project["name"]}  # not course-utils[lab]
 
 
 def conda_requirements(text: str) -> dict[str, SpecifierSet]:
@@ -77,8 +77,11 @@ def test_environment_yml_installs_course_utils():
     pip_lines = [line.split("#")[0].strip() for d in env["dependencies"] if isinstance(d, dict) and "pip" in d
                  for line in d["pip"]]
     assert "-e ." in pip_lines, f"environment.yml's pip section should install this folder (-e .): {pip_lines}"
-    assert (ROOT / "pyproject.toml").is_file() and 'name = "course-utils"' in (ROOT / "pyproject.toml").read_text(), \
-        "the folder environment.yml installs is the course_utils package"
+    # what "-e ." installs from this folder: the project whose packages are course_utils and its two sides
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = pyproject["tool"]["setuptools"]["packages"]
+    assert {"course_utils", "course_utils.checks", "course_utils.tools"} <= set(packages), packages
+    assert all((ROOT / p.replace(".", "/") / "__init__.py").is_file() for p in packages), packages
 
 
 @pytest.mark.parametrize("conda_line, problem", [

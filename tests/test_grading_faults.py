@@ -15,8 +15,8 @@ import pytest
 
 from course_notebooks import check, code, make_nb, md, solution, statement
 
-from course_utils.course import cell_meta
-from course_utils.release import RELEASE_KEY
+from course_utils.tools.course import cell_meta
+from course_utils.tools.release import RELEASE_KEY
 
 pytestmark = pytest.mark.notebook  # starts Jupyter kernels
 
@@ -165,7 +165,7 @@ def test_release_keeps_an_unreadable_file_in_the_way(course):
 
 def test_commands_start_without_rfc3987_grammars_and_still_validate_notebooks(tmp_path):
     """The command line does not build rfc3987_syntax's lark grammars (about a second of CPU on import;
-    course_utils.deferred), which jsonschema uses only for the "iri" string formats: nbformat's schemas
+    course_utils.tools.deferred), which jsonschema uses only for the "iri" string formats: nbformat's schemas
     name no string format, and a notebook that breaks its schema is still refused."""
     def string_formats(node):  # the values of jsonschema's "format" keyword (a property called format is a dict)
         if isinstance(node, dict):
@@ -259,8 +259,8 @@ def test_deleting_the_exercise_headings_does_not_escape_grading(course):
     nbformat.write(nb, course / "student" / "99_tiny.ipynb")
     proc = cli("check", course / "student" / "99_tiny.ipynb", "--instructor", course / "notebooks")
     assert proc.returncode == 1
-    assert graded(proc) == {("99_tiny.ipynb", "1.2"): "failed", ("99_tiny.ipynb", "3.1"): "not"}
-    assert "its self-check did not run" in proc.stdout
+    # the grader probes the answer the model names whether or not a check cell is left: the stub of 1.2
+    assert graded(proc) == {("99_tiny.ipynb", "1.2"): "not", ("99_tiny.ipynb", "3.1"): "not"}
 
 
 def test_results_written_by_the_submission_are_not_believed(course):
@@ -269,8 +269,7 @@ def test_results_written_by_the_submission_are_not_believed(course):
         "import course_utils.outcome as C\n"
         "from IPython.display import publish_display_data\n"
         "C._latest['1.2'] = C.CheckResult('1.2', 'passed')\n"
-        "publish_display_data({'application/x-course-check+json': {'token': 'guess', 'exercise': '1.2', "
-        "'status': 'passed', 'message': ''}})\n"
+        "publish_display_data({'application/x-course-probe+json': {'token': 'guess', 'probes': {'1.2': '{}'}}})\n"
         "print('COURSE-RESULTS {\"1.2\": [\"passed\", \"\"]}')"))
     nbformat.write(nb, course / "student" / "99_tiny.ipynb")
     proc = cli("check", course / "student" / "99_tiny.ipynb", "--instructor", course / "notebooks")
@@ -286,7 +285,7 @@ def test_check_writes_each_notebook_as_it_ran_without_the_graders_additions(cour
     assert [c.source for c in ran.cells] == [c.source for c in submitted.cells], "the student's cells, no grader cell"
     shown = [o for c in ran.cells if c.cell_type == "code" for o in c.outputs]
     assert any("Exercise 1.2: not attempted" in o.get("data", {}).get("text/plain", "") for o in shown)
-    assert "application/x-course-check+json" not in (out / "99_tiny.ipynb").read_text()
+    assert "application/x-course-probe+json" not in (out / "99_tiny.ipynb").read_text()
 
 
 def test_check_refuses_to_write_executed_copies_over_the_submissions(course):
@@ -348,11 +347,10 @@ def test_the_graders_first_cell_runs_where_there_is_no_fork():
     """Windows has no os.fork (nor os.register_at_fork): the grader's first cell must run there too."""
     probe = ("import os\n"
              "from IPython.core.interactiveshell import InteractiveShell\n"
-             "from course_utils.grading import _PROLOGUE, RESULT_MIME\n"
+             "from course_utils.tools.injected import prologue\n"
              "shell = InteractiveShell.instance()\n"
              "del os.register_at_fork\n"
-             "result = shell.run_cell(_PROLOGUE.replace('__TOKEN__', repr('t'))"
-             ".replace('__MIME__', repr(RESULT_MIME)))\n"
+             "result = shell.run_cell(prologue())\n"
              "print('ran' if result.success else f'failed: {result.error_in_exec!r}')\n")
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert proc.stdout.strip().splitlines()[-1:] == ["ran"], proc.stdout + proc.stderr
@@ -369,15 +367,22 @@ def test_a_dead_kernel_becomes_a_failed_row(course):
 
 
 def test_the_checks_grade_a_student_repository_without_instructor_notebooks(monkeypatch, tmp_path):
-    """A student's repository (GitHub Classroom): no instructor notebooks; the course as the checks know it."""
-    import course_utils.grading as G
+    """A student's repository (GitHub Classroom): no instructor notebooks; the course model the release
+    wrote beside the student notebooks (student/course.json), generated from the model, not kept by hand."""
+    import course_utils.tools.grading as G
+    proc = cli("release", REPO / "notebooks", "--out", tmp_path / "student")
+    assert proc.returncode == 0, proc.stderr
     monkeypatch.setattr(G, "INSTRUCTOR_DIR", tmp_path / "absent")
+    monkeypatch.setattr(G, "RELEASED_MODEL", tmp_path / "student" / "course.json")
     course = G.instructor_course()
     assert course.notebooks["04_from_scratch_layers"].numbers == ["4.1", "4.2", "4.3", "4.4"]
     assert course.notebooks["00_environment_check"].numbers == []
     real = G.load_course(REPO / "notebooks")
-    assert {cid: sorted(m.numbers) for cid, m in course.notebooks.items()} == \
-        {cid: sorted(m.numbers) for cid, m in real.notebooks.items()}, "the checks and the notebooks agree"
+    assert {cid: [(e.number, e.title, e.defines) for e in m.exercises] for cid, m in course.notebooks.items()} == \
+        {cid: [(e.number, e.title, e.defines) for e in m.exercises] for cid, m in real.notebooks.items()}
+    monkeypatch.setattr(G, "RELEASED_MODEL", tmp_path / "nowhere.json")
+    with pytest.raises(G.GradingError, match="--instructor"):
+        G.instructor_course()
 
 
 # ---------------------------------------------------------------- renamed copies, missing and doubled notebooks
@@ -422,17 +427,21 @@ def test_a_folder_is_graded_against_the_whole_course(course):
     assert "not submitted" in next(r for r in proc.stdout.splitlines() if r.startswith(long))
 
 
-def test_two_files_of_one_notebook_are_an_error_naming_both(course):
-    shutil.copy(course / "student" / "99_tiny.ipynb", course / "student" / "Copy of 99_tiny.ipynb")
+def test_two_files_of_one_notebook_the_newest_counts_and_the_other_is_reported(course):
+    """check follows grade-class's rule (one grading path): the newest copy counts, the other is named."""
+    older = course / "student" / "Copy of 99_tiny.ipynb"
+    shutil.copy(course / "student" / "99_tiny.ipynb", older)
+    with_wrong_answers(older)
+    os.utime(older, (1_700_000_000,) * 2)
     proc = cli("check", course / "student", "--instructor", course / "notebooks")
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert "Copy of 99_tiny.ipynb" in proc.stderr and "99_tiny.ipynb are both notebook 99_tiny.ipynb" in proc.stderr
-    assert all(v == "failed" for v in graded(proc).values()) and "more than one submission holds it" in proc.stdout
+    assert f"ignored {older}: an older copy of 99_tiny.ipynb: {course / 'student' / '99_tiny.ipynb'} counts" in proc.stderr
+    assert graded(proc) == NOT_ATTEMPTED, "the newer copy (the stubs) is graded, not the older wrong one"
 
 
 # ---------------------------------------------------------------- the executor: our kernels speak IPC, quietly
 
-SHOW_WARNING = ("import sys, course_utils.execute as E\n"
+SHOW_WARNING = ("import sys, course_utils.tools.execute as E\n"
                 "from jupyter_client.manager import AsyncKernelManager\n"
                 "E.kernel_manager_class = lambda: AsyncKernelManager\n"
                 "from course_utils.__main__ import main\n"

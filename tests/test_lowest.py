@@ -1,4 +1,4 @@
-"""course_utils.lowest: the constraints of `make test-lowest`, generated from pyproject.toml."""
+"""course_utils.tools.lowest: the constraints of `make test-lowest`, generated from pyproject.toml."""
 import re
 import subprocess
 import sys
@@ -9,7 +9,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from course_utils.lowest import PYPROJECT, constraints, lowest_pin, lowest_python
+from course_utils.tools.lowest import PYPROJECT, constraints, lowest_pin, lowest_python
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,13 +38,17 @@ def test_every_dependency_is_pinned_at_its_lower_bound():
     text = constraints()
     pins = {Requirement(line).name: Requirement(line) for line in text.splitlines()
             if line and not line.startswith("#") and "==" in line}
-    for line in project["dependencies"]:
+    extras = project["optional-dependencies"]
+    promised = project["dependencies"] + extras["lab"] + extras["tools"]  # what the course promises to run with
+    for line in (line for line in promised if not line.startswith(project["name"])):
         declared = Requirement(line)
         (version,) = [s.version for s in pins[declared.name].specifier]
         lowest = [s.version for s in declared.specifier if s.operator == ">="]
         assert [version] == lowest and declared.specifier.contains(Version(version)), line
-    for line in project["optional-dependencies"]["dev"]:  # the test tools keep their ranges
-        assert line in text.splitlines()
+    assert "jupyterlab" in pins and "nbclient" in pins
+    for line in extras["dev"]:  # the test tools keep their ranges; the extras it includes are pinned above
+        assert line in text.splitlines() or line.startswith(project["name"]), line
+    assert project["name"] not in text, "no line names the course itself"
 
 
 def test_the_makefile_builds_it_on_the_oldest_python_requires_python_admits():

@@ -20,10 +20,10 @@ from course_utils import checks
 from course_utils.__main__ import main
 from course_notebooks import check, code, make_nb, md, solution, statement
 
-from course_utils.course import BEGIN, END, KEY, SKIP_TAG, CourseError, course_id, load_course, read_model, solution_blocks
-from course_utils.nbgrader_export import ASSIGNMENT, COURSE_ID, export_course, nbgrader_notebook
+from course_utils.tools.course import BEGIN, END, KEY, SKIP_TAG, CourseError, course_id, load_course, read_model, solution_blocks
+from course_utils.tools.nbgrader_export import ASSIGNMENT, COURSE_ID, export_course, nbgrader_notebook
 from course_utils.outcome import ExerciseNotPassed, forget, require_exercises
-from course_utils.release import leak_scan, release_notebook
+from course_utils.tools.release import leak_scan, release_notebook
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"

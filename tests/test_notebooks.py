@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.execute import RunResult, execute_notebook, format_table, parse_table
+from course_utils.tools.execute import RunResult, execute_notebook, format_table, parse_slowest, parse_table
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
@@ -75,6 +75,18 @@ def test_runner_names_the_failing_cell(tmp_path):
     assert (tmp_path / "build" / "99_broken.ipynb").is_file() and (tmp_path / "build" / "99_broken.html").is_file()
     table = format_table([result])
     assert "FAILED" in table and "99_broken.ipynb failed at code cell 3" in table
+
+
+@pytest.mark.notebook
+def test_make_run_times_each_cell_and_keeps_the_times_out_of_the_notebook(tmp_path):
+    src = tmp_path / "99_slow.ipynb"
+    nbformat.write(make_notebook(["import time", "time.sleep(0.6)", "x = 1"]), src)
+    result = execute_notebook(src, tmp_path / "build", html=False)
+    assert result.ok and [i for i, _, _ in result.slowest][0] == 1 and 0.5 < result.slowest[0][1] < 5
+    assert "time.sleep" == result.slowest[0][2][:10]
+    saved = nbformat.read(tmp_path / "build" / "99_slow.ipynb", as_version=4)
+    assert all("execution" not in c.metadata for c in saved.cells), "no timestamps in a stored notebook"
+    assert parse_slowest(format_table([result]))["99_slow.ipynb"].startswith("[1] ")
 
 
 def test_the_table_of_times_reads_back_from_around_it():

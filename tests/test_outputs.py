@@ -2,7 +2,7 @@
 import nbformat
 import pytest
 
-from course_utils.outputs import drop_progress_bars, strip_progress_frames
+from course_utils.tools.outputs import drop_progress_bars, strip_progress_frames
 
 FRAMES = ["\repoch 1/4:   0%|          | 0/550 [00:00<?, ?it/s]",
           "\repoch 1/4:  42%|████▏     | 232/550 [00:01<00:01, 231.85it/s]",
@@ -32,7 +32,7 @@ def test_notebook_outputs_cleaned_in_place():
 
 @pytest.mark.notebook
 def test_executed_notebooks_are_saved_without_frames(tmp_path):
-    from course_utils.execute import execute_notebook
+    from course_utils.tools.execute import execute_notebook
     src = tmp_path / "99_bars.ipynb"
     code = ("import sys\nfrom tqdm import tqdm\n"
             "for _ in tqdm(range(3), file=sys.stderr, mininterval=0, leave=False): pass\n"

@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.course import EXCLUDING_TAGS, load_course
+from course_utils.tools.course import EXCLUDING_TAGS, load_course
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))

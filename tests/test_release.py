@@ -12,9 +12,9 @@ import pytest
 from course_utils.__main__ import main
 from course_notebooks import check, code, make_nb, md, solution, statement
 
-from course_utils.course import (BEGIN, END, KEY, NEEDS_LINE, SKIP_TAG, STUB_COMMENT, CourseError, course_id,
+from course_utils.tools.course import (BEGIN, END, KEY, NEEDS_LINE, SKIP_TAG, STUB_COMMENT, CourseError, course_id,
                                  load_course, read_model, solution_blocks)
-from course_utils.release import (CHECKS_LINE, RELEASE_KEY, STUDENT_MODE_LINE, build_release, leak_scan,
+from course_utils.tools.release import (CHECKS_LINE, RELEASE_KEY, STUDENT_MODE_LINE, build_release, leak_scan,
                                   release_notebook)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -84,7 +84,7 @@ IMPORT = code("from course_utils.checks import check_boundary_line")
 SOLUTION = solution("9.1", "def f(v):\n    ### BEGIN SOLUTION\n    doubled = 2 * v\n    return doubled\n    ### END SOLUTION")
 CHECK = check("9.1", "check_boundary_line(f)")
 GOOD = make_nb(IMPORT, statement("9.1", "Double it"), SOLUTION, CHECK, code("g = f(2)", needs=["9.1"]),
-               md("## Checks"), code("assert True\nprint(\"All checks passed.\")", checks=True))
+               md("## Checks"), code("assert True\nprint(\"✓ All checks passed.\")", checks=True))
 
 
 def test_stub_keeps_signature_and_indentation_and_the_checks_cell_requires_the_exercises():
@@ -95,13 +95,13 @@ def test_stub_keeps_signature_and_indentation_and_the_checks_cell_requires_the_e
     assert cells[0].source.endswith(STUDENT_MODE_LINE)
     assert cells[4].source.splitlines() == [f"{NEEDS_LINE}9.1", "g = f(2)"], "a cell that needs 9.1 says so first"
     assert cells[6].source.splitlines() == ['from course_utils.outcome import require_exercises; '
-                                            'require_exercises("9.1")', "assert True", 'print("All checks passed.")']
+                                            'require_exercises("9.1")', "assert True", 'print("✓ All checks passed.")']
     assert SKIP_TAG in cells[3].metadata["tags"] and SKIP_TAG in cells[6].metadata["tags"]
 
 
 def test_every_cell_of_a_split_checks_section_requires_the_exercises():
     two_cells = make_nb(IMPORT, statement("9.1", "Double it"), SOLUTION, CHECK,
-                        md("## Checks"), code("assert True", checks=True), code('print("All checks passed.")', checks=True))
+                        md("## Checks"), code("assert True", checks=True), code('print("✓ All checks passed.")', checks=True))
     cells = release_notebook(two_cells, "two.ipynb").notebook.cells
     assert all(c.source.startswith('from course_utils.outcome import require_exercises; require_exercises("9.1")')
                for c in cells[5:7]), "the last Checks cell must not print 'All checks passed' before the exercises pass"

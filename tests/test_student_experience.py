@@ -8,7 +8,9 @@ Run All runs it except that it goes on past every failing cell. Run All stops at
 raises unless the cell is tagged raises-exception, so the tests assert on that same run that no
 untagged cell before the student's last one shows an error (Run All would then have run every cell
 and shown the same outputs), and read what the student sees from it."""
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,8 +21,10 @@ from wrong_answers import EXPECT, RIGHT, WRONG
 
 from course_notebooks import check, code, fill, make_nb, md, solution, statement
 
-from course_utils.course import SKIP_TAG, load_course
-from course_utils.execute import execute
+from course_utils.settings import DATA_DIR_ENV, data_root
+from course_utils.tools.course import SKIP_TAG, load_course
+from course_utils.tools.execute import execute
+from course_utils.tools.sandbox import unavailable
 
 pytestmark = pytest.mark.notebook  # starts Jupyter kernels
 
@@ -28,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 COURSE = load_course(REPO / "notebooks")
 WITH_EXERCISES = [m.name for m in COURSE.notebooks.values() if m.exercises]
 PLAIN_ERROR = "1 / 0  # a plain error the student adds"
-SKIP_LINE = "⏭ Skipped: this cell needs Exercise"
+SKIP_LINE = "» Skipped: this cell needs Exercise"
 
 
 def release(names: list[str], out: Path, src: Path = REPO / "notebooks") -> None:
@@ -72,10 +76,10 @@ def wrong_release(tmp_path_factory):
     return filled
 
 
-def run_check(folder: Path, executed: Path):
+def run_check(folder: Path, executed: Path, *options: str, env: dict | None = None):
     """`course_utils check FOLDER --executed EXECUTED`, as an instructor or a student runs it."""
-    return subprocess.run([sys.executable, "-m", "course_utils", "check", str(folder), "--executed", str(executed)],
-                          capture_output=True, text=True, timeout=1800)
+    return subprocess.run([sys.executable, "-m", "course_utils", "check", str(folder), "--executed", str(executed),
+                           *options], capture_output=True, text=True, timeout=1800, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +99,14 @@ def as_released(tmp_path_factory):
     root = tmp_path_factory.mktemp("first")
     release(WITH_EXERCISES, root / "student")
     executed = tmp_path_factory.mktemp("executed-first")
-    proc = run_check(root / "student", executed)
+    # graded in the sandbox where there is one, with the data in a COURSE_DATA_DIR outside the repository:
+    # the sandbox binds that folder and passes the variable on (notebooks 05 and 06 read Fashion-MNIST)
+    data = tmp_path_factory.mktemp("shared-data")
+    shutil.copytree(data_root() / "FashionMNIST" / "raw", data / "FashionMNIST" / "raw")
+    for folder in (data, data / "FashionMNIST", data / "FashionMNIST" / "raw"):  # readable by the kernel's own uid,
+        folder.chmod(0o755)                                                    # as a shared data folder is
+    sandbox = ["--sandbox"] if unavailable() is None else []
+    proc = run_check(root / "student", executed, *sandbox, env=dict(os.environ, **{DATA_DIR_ENV: str(data)}))
     return proc, {name: nbformat.read(executed / name, as_version=4) for name in WITH_EXERCISES}, root
 
 
@@ -218,7 +229,7 @@ SMALL = [
     check("2.2", "check_mlp_forward(forward)"),  # 12: filled wrong: its own message
     code("print('both done')", needs=["2.1", "2.2"]),  # 13
     md("## Checks"),
-    code("assert fitted is not None\nprint(\"All checks passed.\")", checks=True),  # 15
+    code("assert fitted is not None\nprint(\"✓ All checks passed.\")", checks=True),  # 15
 ]
 
 
@@ -242,14 +253,14 @@ def test_a_cell_needing_an_unfinished_exercise_is_skipped_whole_in_one_line(smal
     for index in (5, 6):
         cell = small_run.cells[index]
         assert {o.output_type for o in cell.outputs} == {"stream"}, "one line, no figure, no partial output"
-        assert text_of(cell).startswith("⏭ Skipped: this cell needs Exercise 2.1 (not attempted)."), text_of(cell)
+        assert text_of(cell).startswith("» Skipped: this cell needs Exercise 2.1 (not attempted)."), text_of(cell)
     assert text_of(small_run.cells[7]).strip() == "False", "the skipped cell did not run at all"
     assert "not attempted" in text_of(small_run.cells[4])
 
 
 def test_a_cell_needing_two_exercises_names_each_with_its_status(small_run):
     assert text_of(small_run.cells[13]).startswith(
-        "⏭ Skipped: this cell needs Exercise 2.1 (not attempted), Exercise 2.2 (failed)."), text_of(small_run.cells[13])
+        "» Skipped: this cell needs Exercise 2.1 (not attempted), Exercise 2.2 (failed)."), text_of(small_run.cells[13])
 
 
 def test_an_unrelated_error_after_a_skip_keeps_its_traceback(small_run):
@@ -260,7 +271,7 @@ def test_an_unrelated_error_after_a_skip_keeps_its_traceback(small_run):
 
 def test_calling_a_stub_in_a_cell_of_ones_own_is_one_line(small_run):
     shown = text_of(small_run.cells[9])
-    assert shown.startswith("⏭ This cell called Exercise 2.1 (Where is the line?), which is not done yet") and not errors(small_run.cells[9])
+    assert shown.startswith("» This cell called Exercise 2.1 (Where is the line?), which is not done yet") and not errors(small_run.cells[9])
 
 
 def test_a_self_check_failure_after_a_skip_is_shown_as_itself(small_run):

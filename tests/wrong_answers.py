@@ -174,6 +174,9 @@ _add("2.1", """
 (w1, w2), b = model.coef_[0], model.intercept_[0]
 return -w1 / w2, b / w2
 """, "intercept has the wrong sign")
+_add("2.1", """
+return -model.coef_[:, 0] / model.coef_[:, 1], -model.intercept_ / model.coef_[:, 1]
+""", "should return two numbers (floats)")
 RIGHT["2.1"] = ["""
 w = model.coef_.ravel()
 return float(-w[0] / w[1]), float(-model.intercept_.item() / w[1])

@@ -13,8 +13,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils import accessibility as a11y
-from course_utils.execute import export_html
+import accessibility as a11y
+from course_utils.tools.execute import export_html
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))

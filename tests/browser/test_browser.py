@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.execute import export_html
+from course_utils.tools.execute import export_html
 from course_utils.tracking import latest_run, read_scalars
 
 from .conftest import screenshot
@@ -99,7 +99,7 @@ def missing_captions(page, nb) -> list[str]:
     """Problems with the figures' captions in JupyterLab: every figure of the saved notebook is
     described (course_utils.figures.show_figure), and each caption's text is on the page (up to
     its first formula, which MathJax typesets)."""
-    from course_utils.accessibility import figure_problems
+    from accessibility import figure_problems
     from course_utils.figures import CAPTION_CLASS
     problems = figure_problems(nb)
     expected = [o["data"]["text/plain"].removeprefix("Figure. ") for c in nb.cells if c.cell_type == "code"

@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .figures import CAPTION_CLASS
+from course_utils.figures import CAPTION_CLASS
 
 REPO = Path(__file__).resolve().parents[1]
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]

@@ -1,6 +1,6 @@
 """Student release: instructor notebooks in, student notebooks out, nothing of an answer left.
 
-:func:`build_release` reads each notebook's course model (:mod:`course_utils.course`, which checks
+:func:`build_release` reads each notebook's course model (:mod:`course_utils.tools.course`, which checks
 its exercises and markers), replaces every solution block by ``# YOUR CODE HERE`` and ``raise
 NotImplementedError("Exercise N.k: ...")`` at the block's indentation, clears outputs, execution
 counts and metadata that could carry answers, and writes where the kernel will see them what the
@@ -22,19 +22,18 @@ from pathlib import Path
 
 import nbformat
 
-from .course import KEY, NEEDS_LINE, SKIP_TAG, STUB_COMMENT, CourseError, Exercise, notebooks_in, read_model, read_notebook
+from .course import (KEY, MODEL_FILE, NEEDS_LINE, SKIP_TAG, STUB_COMMENT, Course, CourseError, Exercise, course_from_json,
+                     notebooks_in, read_model, read_notebook)
+from . import transforms as T
+from .injected import CHECKS_LINE, STUDENT_MODE_LINE
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+from ..settings import PACKAGE_DIR
 LEAK_SHARE = 0.5  # an exercise leaks when this share of its secret solution lines appears elsewhere
 LINE_SIMILARITY = 0.8  # a solution line "appears" in a line sharing this share of its tokens, in order
 _TRIVIAL = re.compile(r"^(return|pass|else:|try:|finally:|\W*|return \w+|\w+|[\w.]+\(\)|[\w.]+ = [\w.]+)$")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 
 RELEASE_KEY = "course_release"  # notebook metadata: {"sha256": hash of the released cell sources}
-KEEP_CELL_METADATA = ("tags", KEY)
-KEEP_NOTEBOOK_METADATA = ("kernelspec", "language_info", KEY)
-STUDENT_MODE_LINE = "from course_utils.student import student_mode; student_mode()  # skips cells of unfinished exercises"
-CHECKS_LINE = "from course_utils.outcome import require_exercises; require_exercises({numbers})"
 
 
 @dataclass
@@ -81,39 +80,38 @@ def stub_source(lines: list[str], blocks, exercise: Exercise) -> list[str]:
     return lines
 
 
+def _release_steps(model) -> list:
+    """The chain of :mod:`.transforms` that makes a student notebook (the solutions are stubbed first,
+    by :func:`release_notebook`, which also collects the lines it removed)."""
+    numbers = ", ".join(json.dumps(n) for n in model.numbers)
+    first = T.first_code_cell(model)
+    return [
+        T.keep_notebook_metadata,
+        T.keep_cell_metadata(nbval_tags=True),
+        T.clear_outputs,
+        T.tag_raises_exception,
+        T.prepend_lines(lambda m: {i: NEEDS_LINE + ", ".join(n) for i, n in m.needs.items()}),
+        # no Checks cell may pass while an exercise does not
+        T.prepend_lines(lambda m: {i: CHECKS_LINE.format(numbers=numbers) for i in m.checks} if m.exercises else {}),
+        T.append_lines(lambda m: {first: STUDENT_MODE_LINE} if m.exercises and first is not None else {}),
+    ]
+
+
 def release_notebook(nb, name: str = "notebook") -> Released:
     """The student version of ``nb`` and the solution lines it removed (the model validated first)."""
     model = read_model(nb, name)
     out = copy.deepcopy(nb)
-    out.metadata = {k: v for k, v in nb.metadata.items() if k in KEEP_NOTEBOOK_METADATA}
     released = Released(name, out)
-    solutions = {e.solution: e for e in model.exercises}
-    first_solution = min(solutions, default=len(nb.cells))
-    numbers = ", ".join(json.dumps(n) for n in model.numbers)
-    code_cells = [i for i, c in enumerate(out.cells) if c.cell_type == "code"]
-    for index, cell in enumerate(out.cells):
-        cell.metadata = {k: v for k, v in cell.metadata.items() if k in KEEP_CELL_METADATA}
-        if cell.cell_type != "code":
-            continue
-        cell.outputs, cell.execution_count = [], None
+    for exercise in model.exercises:  # the solutions become stubs
+        cell = out.cells[exercise.solution]
         lines = cell.source.splitlines()
-        if index in solutions:
-            exercise = solutions[index]
-            blocks = model.solution_blocks(exercise)
-            for begin, end in blocks:
-                released.solutions += [SolutionLine(exercise.number, name, index + 1, i + 1, lines[i])
-                                       for i in range(begin + 1, end)]
-            lines = stub_source(lines, blocks, exercise)
-        elif index > first_solution and SKIP_TAG not in cell.metadata.get("tags", []):
-            # Run All goes on past this cell if it fails (a wrong answer's check, a student's error)
-            cell.metadata["tags"] = list(cell.metadata.get("tags", [])) + [SKIP_TAG]
-        if index in model.needs:
-            lines = [NEEDS_LINE + ", ".join(model.needs[index])] + lines
-        if model.exercises and index in model.checks:  # no Checks cell may pass while an exercise does not
-            lines = [CHECKS_LINE.format(numbers=numbers)] + lines
-        if model.exercises and code_cells and index == code_cells[0]:
-            lines = lines + [STUDENT_MODE_LINE]
-        cell.source = "\n".join(lines)
+        blocks = model.solution_blocks(exercise)
+        for begin, end in blocks:
+            released.solutions += [SolutionLine(exercise.number, name, exercise.solution + 1, i + 1, lines[i])
+                                   for i in range(begin + 1, end)]
+        cell.source = "\n".join(stub_source(lines, blocks, exercise))
+    T.apply(out, model, _release_steps(model))
+    solutions = {e.solution: e for e in model.exercises}
     for index, cell in enumerate(nb.cells):  # what the instructor notebook shows outside solutions
         lines = cell.source.splitlines()
         inside = set()
@@ -141,7 +139,7 @@ def _strings(node):
 
 @dataclass(frozen=True)
 class _Target:
-    where: str  # "06_x.ipynb, cell 4, line 23" or "course_utils/checks.py, line 312"
+    where: str  # "06_x.ipynb, cell 4, line 23" or "course_utils/checks/nb04.py, line 312"
     text: str
     tokens: tuple
 
@@ -299,4 +297,20 @@ def build_release(sources, out: Path | str, package_dir: Path | None = PACKAGE_D
     if leaks:
         raise CourseError(f"solution lines found outside their exercise ({len(leaks)}):\n  " + "\n  ".join(leaks))
     out.mkdir(parents=True, exist_ok=True)
-    return [_write(r.notebook, out / r.name) for r in releases]
+    written = [_write(r.notebook, out / r.name) for r in releases]
+    _write_model(out, [read_model(read_notebook(p), p.name) for p in paths])
+    return written
+
+
+def _write_model(out: Path, models) -> None:
+    """The course model of the released notebooks (:data:`MODEL_FILE`), what a repository made from the
+    release grades against; notebooks released earlier into ``out`` and not now keep their entries."""
+    notebooks = {}
+    if (out / MODEL_FILE).is_file():
+        try:
+            notebooks = dict(course_from_json(out / MODEL_FILE).notebooks)
+        except CourseError:
+            notebooks = {}
+    notebooks.update({m.id: m for m in models})
+    ordered = dict(sorted(notebooks.items(), key=lambda item: item[1].name))
+    (out / MODEL_FILE).write_text(Course(out, ordered).to_json(), encoding="utf-8")

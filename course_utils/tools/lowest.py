@@ -1,6 +1,7 @@
 """The lowest versions that ``pyproject.toml`` declares, as a pip constraints file (``make test-lowest``).
 
-Every lower bound ``>=X`` (or ``~=X``) of ``[project].dependencies`` becomes ``==X``, so that a second
+Every lower bound ``>=X`` (or ``~=X``) of ``[project].dependencies`` and of the ``lab`` and ``tools``
+extras (what the course promises to run with) becomes ``==X``, so that a second
 environment holds exactly the oldest versions the ranges promise and the notebooks' tests say
 whether the promise holds. The lines of the ``dev`` extra (pytest, nbval, ...) keep their ranges:
 they test the course, they are not what it promises. ``pyproject.toml`` stays the one source.
@@ -13,7 +14,7 @@ import re
 import tomllib
 from pathlib import Path
 
-PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 _NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(.*)$")
 _CLAUSE = re.compile(r"(~=|===|==|!=|<=|>=|<|>)\s*(\S+)$")
 
@@ -49,12 +50,25 @@ def lowest_python(pyproject: Path = PYPROJECT) -> str:
     return m.group(1)
 
 
+PROMISED_EXTRAS = ("lab", "tools")  # with [project].dependencies: what the course promises to run with
+
+
+def _own(line: str, project: dict) -> bool:
+    """Whether ``line`` names this project itself (an extra that includes another: ``course-utils[lab]``)."""
+    m = _NAME.match(line)
+    return m is not None and m.group(1).lower().replace("_", "-") == project["name"].lower().replace("_", "-")
+
+
 def constraints(pyproject: Path = PYPROJECT) -> str:
-    """The constraints file: the dependencies at their lower bounds, then the dev tools' ranges."""
+    """The constraints file: the dependencies and promised extras at their lower bounds, then the dev
+    tools' ranges."""
     project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+    extras = project.get("optional-dependencies", {})
     lines = [f"# Generated from {pyproject.name} by `python -m course_utils lowest-constraints`; do not edit.",
-             f"# [project].dependencies at their lower bounds (Python {lowest_python(pyproject)}):"]
-    lines += [lowest_pin(line) for line in project["dependencies"]]
+             f"# [project].dependencies and the extras {', '.join(PROMISED_EXTRAS)} at their lower bounds "
+             f"(Python {lowest_python(pyproject)}):"]
+    promised = list(project["dependencies"]) + [line for e in PROMISED_EXTRAS for line in extras.get(e, [])]
+    lines += [lowest_pin(line) for line in promised if not _own(line, project)]
     lines.append("# the dev extra keeps its ranges (test tools, not part of what the course promises):")
-    lines += [line for line in project.get("optional-dependencies", {}).get("dev", [])]
+    lines += [line for line in extras.get("dev", []) if not _own(line, project)]
     return "\n".join(lines) + "\n"

@@ -25,8 +25,7 @@ from traitlets import default
 
 from .outputs import drop_progress_bars
 
-KERNEL_NAME = "python3"
-CELL_TIMEOUT = 600  # seconds a cell may run: make run, check, nbval (conftest.py), nbgrader's config
+from ..settings import CELL_TIMEOUT, KERNEL_NAME  # noqa: F401  (CELL_TIMEOUT: the default of every caller)
 
 
 class IPCKernelManager(AsyncKernelManager):
@@ -88,18 +87,20 @@ def _failing_cell(nb) -> tuple[int, str] | None:
 
 
 def execute(nb, cwd: Path | str, *, timeout: int = CELL_TIMEOUT, allow_errors: bool = False,
-            km: AsyncKernelManager | None = None) -> Execution:
+            km: AsyncKernelManager | None = None, record_timing: bool = False) -> Execution:
     """Run every code cell of ``nb`` (a NotebookNode, filled in place) in a fresh kernel.
 
     cwd: the kernel's working directory. timeout: seconds allowed per cell. allow_errors: run on
     past every failing cell (grading), not only past cells tagged ``raises-exception``. km: the
     kernel manager to start the kernel with (grading's sandbox); default: one of
-    :func:`kernel_manager_class`.
+    :func:`kernel_manager_class`. record_timing: nbclient's timestamps in each cell's
+    ``metadata.execution`` (:func:`cell_times` reads them; :func:`drop_timing` removes them).
     Returns an :class:`Execution`; never raises for what the notebook does.
     """
-    client = _Client(nb, timeout=timeout, kernel_name=KERNEL_NAME, record_timing=False,
+    client = _Client(nb, timeout=timeout, kernel_name=KERNEL_NAME, record_timing=record_timing,
                             allow_errors=allow_errors, kernel_manager_class=kernel_manager_class(),
                             resources={"metadata": {"path": str(cwd)}}, **({"km": km} if km is not None else {}))
+    client.owns_km = True  # a kernel manager given in is still ours to shut down when the run ends
     try:
         client.execute()
     except CellExecutionError as e:
@@ -115,29 +116,54 @@ def execute(nb, cwd: Path | str, *, timeout: int = CELL_TIMEOUT, allow_errors: b
     return Execution(nb)
 
 
+def cell_times(nb) -> list[tuple[int, float, str]]:
+    """(index, seconds, first source line) of each code cell that nbclient timed (``record_timing``):
+    from the kernel receiving the cell to its reply."""
+    from datetime import datetime
+    out = []
+    for index, cell in enumerate(nb.cells):
+        t = cell.get("metadata", {}).get("execution", {})
+        start, end = t.get("iopub.execute_input"), t.get("shell.execute_reply")
+        if cell.cell_type == "code" and start and end:
+            seconds = (datetime.fromisoformat(end.replace("Z", "+00:00"))
+                       - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
+            out.append((index, seconds, (cell.source.strip().splitlines() or [""])[0][:50]))
+    return out
+
+
+def drop_timing(nb) -> None:
+    """Remove nbclient's timestamps: stored and released notebooks stay the same from run to run."""
+    for cell in nb.cells:
+        cell.get("metadata", {}).pop("execution", None)
+
+
 @dataclass
 class RunResult:
     notebook: str
     ok: bool
     seconds: float
     error: str = ""  # where and why it failed: cell number, first source line, exception
+    slowest: list = None  # the slowest cells: (index, seconds, first line), slowest first
 
 
 def execute_notebook(path: Path, out_dir: Path, timeout: int = CELL_TIMEOUT, html: bool = True) -> RunResult:
     """Run ``path`` in a fresh kernel (working directory: the notebook's folder) and save the results
-    (without progress-bar frames, see :mod:`course_utils.outputs`)."""
+    (without progress-bar frames, see :mod:`course_utils.tools.outputs`)."""
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    run = execute(nb, path.parent, timeout=timeout)
+    run = execute(nb, path.parent, timeout=timeout, record_timing=True)
     seconds = time.perf_counter() - start
+    slowest = sorted(cell_times(nb), key=lambda t: -t[1])[:SLOWEST]
+    drop_timing(nb)
     drop_progress_bars(nb)
     out_dir.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out_dir / path.name)
     if html:
         export_html(nb, out_dir / path.with_suffix(".html").name)
-    return RunResult(path.name, not run.error, seconds, run.error)
+    return RunResult(path.name, not run.error, seconds, run.error, slowest)
 
 
+SLOWEST = 5  # cells listed per notebook in make run's table
 TEMPLATES = Path(__file__).with_name("templates")  # the course's nbconvert templates
 HTML_TEMPLATE = "course"  # JupyterLab's look, made to meet WCAG 2.1 AA (templates/course/index.html.j2)
 
@@ -166,10 +192,24 @@ def format_table(results: list[RunResult]) -> str:
     for r in results:
         if not r.ok:
             lines.append(f"{r.notebook} failed at {r.error}")
+    timed = [r for r in results if r.slowest]
+    if timed:
+        lines.append("slowest cells (index in the notebook's cells, from 0):")
+    for r in timed:
+        cells = ", ".join(f"[{i}] {s:.1f} s" for i, s, _ in r.slowest)
+        lines.append(f"  {r.notebook}: {cells}")
     return "\n".join(lines)
 
 
 _ROW = re.compile(r"(\S+\.ipynb)\s+(?:ok|FAILED)\s+(\d+\.\d)")
+
+
+_SLOW = re.compile(r"\s+(\S+\.ipynb): (.*)")
+
+
+def parse_slowest(text: str) -> dict[str, str]:
+    """{notebook: its slowest cells, as the table prints them} from :func:`format_table`'s text."""
+    return {m[1]: m[2] for m in map(_SLOW.fullmatch, text.splitlines()) if m}
 
 
 def parse_table(text: str) -> dict[str, float]:

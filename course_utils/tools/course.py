@@ -15,17 +15,21 @@ release, the nbgrader export and a student's renamed copy):
 - ``{"ignore_output": "why"}``: a cell whose outputs nbval does not compare (it also carries the
   tag :data:`IGNORE_TAG`, which is what nbval reads).
 
-:func:`read_model` validates all of it and raises :class:`CourseError` naming the cell. Nothing else
-in ``course_utils`` parses solution markers or finds a cell or a notebook by its text or file name.
+:func:`read_model` validates all of it and raises :class:`CourseError` naming the cell. The tools find
+cells through this model; only a submission that lost its metadata is matched by its file name
+(:meth:`Course.match`), and grading finds an exercise's answer by the name the model gives it.
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # nbformat is imported where a notebook is read: student mode imports this module in every kernel
+from ..student import NEEDS_LINE, STUB  # noqa: F401  (the kernel side's; the release writes, student mode reads)
+
+if TYPE_CHECKING:  # nbformat is imported only where a notebook is read
     import nbformat
 
 KEY = "course"
@@ -42,8 +46,6 @@ STUB_COMMENT = "# YOUR CODE HERE"
 IGNORE_TAG = "nbval-ignore-output"  # nbval: run the cell, do not compare its outputs
 EXCLUDING_TAGS = (IGNORE_TAG, "nbval-skip")
 SKIP_TAG = "raises-exception"  # JupyterLab's Run All and nbclient run on past a failing cell with this tag
-NEEDS_LINE = "#| needs: "  # the first line the release writes into a cell that needs exercises
-STUB = re.compile(r"^Exercise (\d+\.\d+)\b:?\s*(.*)$")  # parses Exercise.stub_message
 
 
 class CourseError(ValueError):
@@ -57,6 +59,8 @@ class Exercise:
     statement: int  # 0-based cell indices
     solution: int
     check: int
+    defines: str = ""  # the function or class the answer is: what a check is given, found by this name
+
 
     @property
     def stub_message(self) -> str:
@@ -135,6 +139,22 @@ def solution_blocks(source: str, where: str) -> list[tuple[int, int]]:
     return blocks
 
 
+def defined_answer(source: str, where: str) -> str:
+    """The name of the top-level function or class of a solution cell that holds its (first) solution
+    block: the object the exercise's check is given, and the name the grader finds it by."""
+    import ast
+    first = solution_blocks(source, where)[0][0] + 1  # 1-based line of the first BEGIN marker
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as e:
+        raise CourseError(f"{where}: the solution cell does not parse ({e.msg}, line {e.lineno})") from None
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.lineno <= first <= node.end_lineno:
+            return node.name
+    raise CourseError(f"{where}: the solution block is not inside a top-level def or class; the exercise's answer "
+                      "is the function or class that holds it")
+
+
 def _marker_lines(source: str) -> list[int]:
     return [i for i, line in enumerate(source.splitlines(), start=1) if MARKER_LIKE.match(line)]
 
@@ -209,7 +229,9 @@ def read_model(nb, name: str = "notebook") -> CourseNotebook:
         missing = [p for p in PARTS if p not in found]
         if missing:
             raise CourseError(f"{name}: Exercise {number} has no {' or '.join(missing)} cell")
-        model.exercises.append(Exercise(number, titles[number], found[STATEMENT], found[SOLUTION], found[CHECK]))
+        where = model.where(found[SOLUTION])
+        defines = defined_answer(nb.cells[found[SOLUTION]].source, where)
+        model.exercises.append(Exercise(number, titles[number], found[STATEMENT], found[SOLUTION], found[CHECK], defines))
     model.exercises.sort(key=lambda e: e.statement)
     return model
 
@@ -240,6 +262,14 @@ class Course:
     def owner(self, number: str) -> CourseNotebook | None:
         return next((m for m in self.notebooks.values() if number in m.numbers), None)
 
+    def to_json(self) -> str:
+        """The model without the notebooks themselves: each notebook's id and file name, and each
+        exercise's number, title and answer name. What a repository made from the student release
+        grades against (the release writes it as :data:`MODEL_FILE`)."""
+        return json.dumps({"notebooks": [{"id": m.id, "name": m.name, "exercises": [
+            {"number": e.number, "title": e.title, "defines": e.defines} for e in m.exercises]}
+            for m in self.notebooks.values()]}, indent=1, ensure_ascii=False) + "\n"
+
     def match(self, nb, path: Path | str) -> CourseNotebook | None:
         """The course notebook a submission is: by the id in its metadata; only a copy that has lost
         its metadata falls back to its file name, without "Copy of " and " (N)"."""
@@ -261,6 +291,22 @@ def plain_stem(file_name: str) -> str:
     while _NUMBERED.search(stem):
         stem = _NUMBERED.sub("", stem)
     return stem.strip()
+
+
+MODEL_FILE = "course.json"  # the course model beside the released notebooks (Course.to_json)
+
+
+def course_from_json(path: Path) -> Course:
+    """The course a :meth:`Course.to_json` file describes (its notebooks themselves are not at hand)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        notebooks = {}
+        for m in data["notebooks"]:
+            exercises = [Exercise(e["number"], e["title"], -1, -1, -1, e["defines"]) for e in m["exercises"]]
+            notebooks[m["id"]] = CourseNotebook(m["id"], m["name"], None, exercises)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise CourseError(f"{path}: not a course model ({type(e).__name__}: {e})") from None
+    return Course(Path(path).parent, notebooks)
 
 
 def load_course(folder: Path | str) -> Course:

@@ -10,7 +10,7 @@ commands, still pay it.
 
 :func:`defer_iri_grammar` puts a stand-in in its place that imports the real module the first time
 anything of it is used, so a schema that does check an IRI checks it exactly as before.
-``import course_utils`` puts it in place; pytest loads it first (``-p course_utils.deferred`` in
+``import course_utils`` puts it in place; pytest loads it first (``-p course_utils.tools.deferred`` in
 pyproject.toml), before nbval's plugin imports nbformat.
 """
 from __future__ import annotations
@@ -41,7 +41,7 @@ def _is_valid_syntax(*args, **kwargs):
     return _real().is_valid_syntax(*args, **kwargs)
 
 
-_STAND_IN = _StandIn(IRI_MODULE, "Stand-in for rfc3987_syntax until it is first used (course_utils.deferred).")
+_STAND_IN = _StandIn(IRI_MODULE, "Stand-in for rfc3987_syntax until it is first used (course_utils.tools.deferred).")
 _STAND_IN.is_valid_syntax = _is_valid_syntax
 
 

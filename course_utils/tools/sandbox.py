@@ -26,12 +26,10 @@ from traitlets import Unicode, default
 
 from .execute import IPCKernelManager
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-DATA_DIR = PACKAGE_DIR.parent / "data"
+from ..settings import (DATA_DIR_ENV, PACKAGE_DIR, RUNS_DIR_ENV, SANDBOX_MEMORY as MEMORY, SANDBOX_PROCESSES as PROCESSES,
+                        THREAD_VARS, data_root)
+
 FIRST_UID = 61000  # a kernel run by root gets FIRST_UID + its job's slot
-MEMORY = 8 * 2**30  # bytes of address space (importing PyTorch alone reserves about 3.5 GB)
-PROCESSES = 256  # processes and threads of the kernel's user
-THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
 def unavailable() -> str | None:
@@ -56,7 +54,8 @@ class Sandbox:
     slot: int = 0  # which concurrent job this is (gives root's kernels distinct uids)
     memory: int = MEMORY
     processes: int = PROCESSES
-    readonly: list[Path] = field(default_factory=lambda: [p for p in (PACKAGE_DIR, DATA_DIR) if p.exists()])
+    # the package and the data folder, wherever COURSE_DATA_DIR puts it (the kernel gets the same variable)
+    readonly: list[Path] = field(default_factory=lambda: [p for p in (PACKAGE_DIR, data_root()) if p.exists()])
 
     @property
     def uid(self) -> int | None:
@@ -81,10 +80,18 @@ class Sandbox:
                 for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
                     os.chown(name, self.uid, self.uid)
 
+    def unreadable(self) -> list[Path]:
+        """The read-only folders the kernel's own uid (as root: FIRST_UID + slot) could not enter or read:
+        they need the permission bits for others (a shared data folder is 0755)."""
+        if self.uid is None:
+            return []
+        return [p for p in self.readonly if p.is_dir() and (p.stat().st_mode & 0o005) != 0o005]
+
     def environment(self) -> dict[str, str]:
         home = self.work / ".home"
         env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(home),
-               "MPLCONFIGDIR": str(home / "matplotlib"), "COURSE_RUNS_DIR": str(self.work / "runs"),
+               "MPLCONFIGDIR": str(home / "matplotlib"), RUNS_DIR_ENV: str(self.work / "runs"),
+               DATA_DIR_ENV: str(data_root()),
                "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
         env.update({v: "1" for v in THREAD_VARS})
         return env

@@ -3,7 +3,7 @@
 ``python -m course_utils export-nbgrader --out DIR`` writes ``DIR/nbgrader_config.py`` and
 ``DIR/source/unit1/*.ipynb``: every course notebook of ``notebooks/`` that holds exercises, outputs
 cleared, each cell marked the way nbgrader expects (``metadata.nbgrader``, schema 3), from the
-course model (:mod:`course_utils.course`):
+course model (:mod:`course_utils.tools.course`):
 
 - the solution cell of Exercise N.k: a solution cell, ``grade_id`` ``exN_k-solution``;
 - its check cell: an autograded test cell (``grade: true``, :data:`POINTS` points, locked),
@@ -27,14 +27,14 @@ from pathlib import Path
 
 import nbformat
 
-from .course import KEY, SKIP_TAG, CourseError, Exercise, load_course
-from .execute import CELL_TIMEOUT
+from . import transforms as T
+from .course import CourseError, Exercise, load_course
+from ..settings import CELL_TIMEOUT, DATA_DIR_ENV
 
 ASSIGNMENT = "unit1"
 COURSE_ID = "ee541"
 POINTS = 1  # per exercise: each is one function checked against an oracle, of similar size
 SCHEMA_VERSION = 3
-KEEP_NOTEBOOK_METADATA = ("kernelspec", "language_info", KEY)
 
 
 @dataclass(frozen=True)
@@ -69,35 +69,37 @@ def _cell_id(cell, stem: str, index: int) -> str:
 
 
 def nbgrader_notebook(model) -> tuple[nbformat.NotebookNode, list[GradedExercise]]:
-    """The nbgrader source version of a course notebook (its :class:`~course_utils.course.CourseNotebook`)
+    """The nbgrader source version of a course notebook (its :class:`~course_utils.tools.course.CourseNotebook`)
     and its graded exercises, in order."""
     stem = Path(model.name).stem
     out = copy.deepcopy(model.notebook)
-    out.metadata = {k: v for k, v in out.metadata.items() if k in KEEP_NOTEBOOK_METADATA}
-    solutions = {e.solution: e for e in model.exercises}
-    check_cells = {e.check: e for e in model.exercises}
-    first_solution = min(solutions, default=len(out.cells))
-    graded: list[GradedExercise] = []
-    for index, cell in enumerate(out.cells):
-        tags = [t for t in cell.metadata.get("tags", []) if not t.startswith("nbval")]
-        cell.metadata = {k: v for k, v in (("tags", tags), (KEY, cell.metadata.get(KEY))) if v}
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-        if index in solutions:
-            cell.metadata["nbgrader"] = _nbgrader_meta(GradedExercise(stem, solutions[index], POINTS).solution_id,
-                                                       solution=True)
-        elif index in check_cells:
-            exercise = GradedExercise(stem, check_cells[index], POINTS)
-            graded.append(exercise)
-            cell.source = cell.source.rstrip("\n") + "\n" + _test_line(exercise.number)
-            cell.metadata["nbgrader"] = _nbgrader_meta(exercise.check_id, grade=True, points=POINTS)
-        else:
-            cell.metadata["nbgrader"] = _nbgrader_meta(_cell_id(cell, stem, index))
-        if cell.cell_type == "code" and index > first_solution and index not in solutions \
-                and SKIP_TAG not in cell.metadata.get("tags", []):
-            # JupyterLab's Run All goes on past this cell if it fails (an unfinished exercise above)
-            cell.metadata["tags"] = cell.metadata.get("tags", []) + [SKIP_TAG]
+    graded = [GradedExercise(stem, e, POINTS) for e in model.exercises]
+    T.apply(out, model, [
+        T.keep_notebook_metadata,
+        T.keep_cell_metadata(nbval_tags=False),
+        T.clear_outputs,
+        T.append_lines(lambda m: {g.exercise.check: _test_line(g.number) for g in graded}),
+        _mark_cells(stem, graded),
+        T.tag_raises_exception,
+    ])
     return out, graded
+
+
+def _mark_cells(stem: str, graded: list[GradedExercise]):
+    """The step writing nbgrader's own cell metadata: solution cells, graded test cells (the checks),
+    every other cell locked."""
+    solutions = {g.exercise.solution: g for g in graded}
+    checks = {g.exercise.check: g for g in graded}
+
+    def mark_nbgrader_cells(nb, model) -> None:
+        for index, cell in enumerate(nb.cells):
+            if index in solutions:
+                cell.metadata["nbgrader"] = _nbgrader_meta(solutions[index].solution_id, solution=True)
+            elif index in checks:
+                cell.metadata["nbgrader"] = _nbgrader_meta(checks[index].check_id, grade=True, points=POINTS)
+            else:
+                cell.metadata["nbgrader"] = _nbgrader_meta(_cell_id(cell, stem, index))
+    return mark_nbgrader_cells
 
 
 CONFIG = '''\
@@ -114,7 +116,7 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 # Kernels started by nbgrader (validate, autograde) inherit this environment: the notebooks find
 # the prepared Fashion-MNIST here instead of a copy in every student's folder. Set
 # COURSE_DATA_DIR before running nbgrader to use another copy.
-os.environ.setdefault("COURSE_DATA_DIR", {data_dir!r})
+os.environ.setdefault({data_var!r}, {data_dir!r})
 
 # Seconds per cell (nbgrader's default is 30): the Fashion-MNIST training cells need more on a
 # loaded machine.
@@ -132,7 +134,7 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 def _config_text(exercises: list[GradedExercise], data_dir: Path) -> str:
     table = "\n".join(f"#   {g.notebook}.ipynb  Exercise {g.number}  {g.check_id}  {g.points} point(s)"
                       for g in exercises)
-    return CONFIG.format(assignment=ASSIGNMENT, course_id=COURSE_ID, data_dir=str(data_dir), timeout=CELL_TIMEOUT,
+    return CONFIG.format(assignment=ASSIGNMENT, course_id=COURSE_ID, data_dir=str(data_dir), data_var=DATA_DIR_ENV, timeout=CELL_TIMEOUT,
                          total=sum(g.points for g in exercises), table=table)
 
 
@@ -145,7 +147,7 @@ def export_course(notebooks: Path | str, out: Path | str, *, data_dir: Path | st
     ``FashionMNIST/`` that graded kernels use. Nothing is written unless every notebook passes the
     layout check. Returns the graded exercises, in notebook order.
     """
-    from .data import data_root
+    from ..data import data_root
     notebooks, out = Path(notebooks), Path(out)
     data_dir = Path(data_dir).resolve() if data_dir is not None else data_root()
     converted = [(m.name, *nbgrader_notebook(m)) for m in load_course(notebooks).notebooks.values() if m.exercises]
