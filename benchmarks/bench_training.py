@@ -16,8 +16,9 @@ timed run is a fresh process (``--one NAME``), as pyperf runs its workers: a run
 right after the lecture's recipe inherits the allocator's state (heap fragmentation, glibc's
 adaptive mmap threshold) and then pays page faults for every batch; measured here, the floor took
 2.2 s alone and 3.3 s after one epoch of the lecture's recipe in the same process.
-Goals: notebook 05 >= 5x faster than the lecture's recipe and within 1.15x of the floor, test
-accuracy within 0.01 of the lecture's. Exits 1 when a goal is missed.
+Goals: notebook 05 within 1.15x of the floor (measured in the same run), test accuracy within 0.01
+of the lecture's. The ratio to the lecture's recipe is printed, not judged. Exits 1 when a goal is
+missed.
 
 Every complete run writes its results, goals met or not, to ``benchmarks/results/bench_training.json``
 (``course_utils.fashion.RESULTS``, committed): notebook 05 prints the times from there, so the
@@ -43,7 +44,7 @@ from course_utils.fashion import CONFIG, RESULTS, batch_loader
 from notebook_code import load_definitions
 
 REPEATS = 3
-GOAL_SPEEDUP, GOAL_FLOOR, GOAL_ACCURACY = 5.0, 1.15, 0.01
+GOAL_FLOOR, GOAL_ACCURACY = 1.15, 0.01
 
 
 def sliced_batches(dataset, batch_size: int, generator: torch.Generator):
@@ -114,8 +115,8 @@ def main() -> int:
     speedup = seconds["lecture"] / seconds["notebook 05"]
     over_floor = seconds["notebook 05"] / seconds["floor"]
     gap = abs(accuracy["notebook 05"] - accuracy["lecture"])
+    print(f"notebook 05 vs lecture's recipe: {speedup:5.2f}x faster (printed, not judged)")
     results = [
-        (f"notebook 05 vs lecture's recipe: {speedup:5.2f}x faster  (goal >= {GOAL_SPEEDUP:g}x)", speedup >= GOAL_SPEEDUP),
         (f"notebook 05 / plain slicing:     {over_floor:5.2f}x the time (goal <= {GOAL_FLOOR:g}x; "
          f"the lecture's recipe: {seconds['lecture'] / seconds['floor']:.2f}x)", over_floor <= GOAL_FLOOR),
         (f"test accuracy, notebook 05 - lecture: {gap:.4f} (goal <= {GOAL_ACCURACY:g}; "
@@ -135,8 +136,7 @@ def main() -> int:
         "seconds": {name: [round(s, 3) for s, _ in runs[name]] for name in NAMES},
         "median_seconds": {name: round(seconds[name], 3) for name in NAMES},
         "test_accuracy": {name: round(accuracy[name], 4) for name in NAMES},
-        "goals": {"speedup_at_least": GOAL_SPEEDUP, "floor_ratio_at_most": GOAL_FLOOR,
-                  "accuracy_gap_at_most": GOAL_ACCURACY},
+        "goals": {"floor_ratio_at_most": GOAL_FLOOR, "accuracy_gap_at_most": GOAL_ACCURACY},
         "goals_met": all(met for _, met in results),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
