@@ -75,6 +75,7 @@ test-lowest: $(LOWEST_STAMP)
 # notebooks 02 and 05 in its own kernel. The course is installed, not linked: the venv is rebuilt when
 # the package changes.
 LIGHT       ?= .venv-light
+STUDENT_VENV ?= .venv-student
 LIGHT_STAMP := $(LIGHT)/.light-installed
 $(LIGHT_STAMP): pyproject.toml $(shell find course_utils -name '*.py' -not -path '*/tools/*')
 	@test -x $(LIGHT)/bin/python || $(PYTHON) -m venv $(LIGHT)
@@ -82,15 +83,18 @@ $(LIGHT_STAMP): pyproject.toml $(shell find course_utils -name '*.py' -not -path
 	$(LIGHT)/bin/python -m pip install --disable-pip-version-check . ipykernel
 	@touch $@
 
-test-light: data $(LIGHT_STAMP)
-	COURSE_LIGHT_PYTHON=$(LIGHT)/bin/python $(PY) -m pytest -p no:xdist tests/test_light.py
+# and a student's set-up (STUDENT_VENV, `.[lab]`, see lab-student): tests/browser/test_student_lab.py opens a released
+# notebook in its JupyterLab and finds no nbgrader there.
+test-light: data $(LIGHT_STAMP) $(STUDENT_VENV)/.student-installed
+	COURSE_LIGHT_PYTHON=$(LIGHT)/bin/python COURSE_STUDENT_PYTHON=$(STUDENT_VENV)/bin/python \
+		$(PY) -m pytest -p no:xdist tests/test_light.py tests/browser/test_student_lab.py
 
 # Serves the repository with the instructor's tools (nbgrader's menus included): notebooks/ and student/.
 lab: data
 	$(BIN)/jupyter lab --notebook-dir=.
 
+
 # A student's set-up: the kernel side and JupyterLab, no instructor tools (README "Set-up"), serving student/.
-STUDENT_VENV ?= .venv-student
 $(STUDENT_VENV)/.student-installed: pyproject.toml
 	@test -x $(STUDENT_VENV)/bin/python || $(PYTHON) -m venv $(STUDENT_VENV)
 	$(STUDENT_VENV)/bin/python -m pip install --disable-pip-version-check -e '.[lab]'
