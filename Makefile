@@ -73,12 +73,15 @@ test-lowest: $(LOWEST_STAMP)
 # The kernel side alone (docs/architecture.md): a fresh venv with `pip install .` (no extra) and ipykernel,
 # as a hosted Jupyter has it; tests/test_light.py checks no Jupyter tool came with it and runs the released
 # notebooks 02 and 05 in its own kernel. The course is installed, not linked: the venv is rebuilt when
-# the package changes.
+# the package changes. PyTorch and what it requires (about 5 GB) are hard-linked from .venv before pip runs
+# (course_utils/tools/venvs.py): three copies do not fit on a small disk.
 LIGHT       ?= .venv-light
 STUDENT_VENV ?= .venv-student
 LIGHT_STAMP := $(LIGHT)/.light-installed
-$(LIGHT_STAMP): pyproject.toml $(shell find course_utils -name '*.py' -not -path '*/tools/*')
+SHARED      := torch torchvision
+$(LIGHT_STAMP): pyproject.toml $(shell find course_utils -name '*.py' -not -path '*/tools/*') | $(STAMP)
 	@test -x $(LIGHT)/bin/python || $(PYTHON) -m venv $(LIGHT)
+	$(PY) -m course_utils share-packages --into $(LIGHT) $(SHARED)
 	$(LIGHT)/bin/python -m pip install --disable-pip-version-check --force-reinstall --no-deps .
 	$(LIGHT)/bin/python -m pip install --disable-pip-version-check . ipykernel
 	@touch $@
@@ -95,8 +98,9 @@ lab: data
 
 
 # A student's set-up: the kernel side and JupyterLab, no instructor tools (README "Set-up"), serving student/.
-$(STUDENT_VENV)/.student-installed: pyproject.toml
+$(STUDENT_VENV)/.student-installed: pyproject.toml | $(STAMP)
 	@test -x $(STUDENT_VENV)/bin/python || $(PYTHON) -m venv $(STUDENT_VENV)
+	$(PY) -m course_utils share-packages --into $(STUDENT_VENV) $(SHARED)
 	$(STUDENT_VENV)/bin/python -m pip install --disable-pip-version-check -e '.[lab]'
 	@touch $@
 

@@ -195,6 +195,16 @@ def _prune_runs(args) -> int:
     return 0
 
 
+def _share_packages(args) -> int:
+    from .venvs import share_packages
+    dists, files, reason = share_packages(args.names, Path(args.into))
+    if reason:
+        print(f"share-packages: nothing shared ({reason}); pip installs copies")
+    else:
+        print(f"share-packages: {files} files of {dists} distributions linked into {args.into}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from .deferred import defer_iri_grammar
     defer_iri_grammar()  # this process only: before anything imports nbformat (course_utils.tools.deferred)
@@ -251,12 +261,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=None, help="write them to this file (default: print them)")
     p.add_argument("--pyproject", default=None, help="the pyproject.toml to read (default: the repository's)")
     p.add_argument("--python", action="store_true", help="print the oldest Python requires-python admits instead")
+    p = sub.add_parser("share-packages", help="hard-link installed packages and what they require into "
+                       "another virtual environment, before pip installs into it (make test-light)")
+    p.add_argument("names", nargs="+", help="distributions, e.g. torch torchvision")
+    p.add_argument("--into", required=True, metavar="VENV", help="the environment that receives them")
     args = parser.parse_args(argv)
     # standard library only: these must run where packages are missing
     if args.command == "env":
         return _env(args)
     if args.command == "lowest-constraints":  # standard library only, like env
         return _lowest_constraints(args)
+    if args.command == "share-packages":
+        return _share_packages(args)
     if args.command == "grade-worker":
         from .gradeclass import worker_main
         return worker_main(args.spec)
