@@ -1,11 +1,15 @@
 """Experiment tracking: the lecture's ``experiment_config`` and ``log_metrics``, made real.
 
-Every call of :func:`start_run` makes a new folder, ``<root>/<name>/<YYYYmmdd-HHMMSS>`` (with
-``-2``, ``-3``, ... when two runs start in the same second), as TensorBoard and MLflow users expect:
-re-running a notebook adds a run beside the earlier ones, so runs can be compared, and starting a
-run never deletes anything. A run folder holds ``config.json`` (the configuration plus versions and
-device), ``metrics.jsonl`` (one JSON object per :meth:`Run.log_metrics`) and TensorBoard event files
-when :attr:`Run.writer` is used; nothing is written outside it. ``tensorboard --logdir runs`` shows
+Every run of :func:`start_run` that trains gets a new folder, ``<root>/<name>/<YYYYmmdd-HHMMSS>``
+(the time it started, with ``-2``, ``-3``, ... when two runs start in the same second), as
+TensorBoard and MLflow users expect: re-running a notebook adds a run beside the earlier ones, so
+runs can be compared, and starting a run never deletes anything. The folder appears when the run
+first writes into it (its first :meth:`Run.log_metrics`, its writer's first event, or
+:attr:`Run.dir` asked for to save a checkpoint there): a run started and never trained (an exercise
+it needs is unfinished, a cell stopped before the loop) leaves nothing behind. A run folder holds
+``config.json`` (the configuration plus versions and device), ``metrics.jsonl`` (one JSON object per
+:meth:`Run.log_metrics`) and TensorBoard event files when :attr:`Run.writer` is used; nothing is
+written outside it. ``tensorboard --logdir runs`` shows
 each run as ``<name>/<timestamp>``. Old runs go only when asked: :func:`prune_runs`.
 """
 from __future__ import annotations
@@ -45,29 +49,51 @@ def check_run_name(name: str) -> str:
 
 
 class Run:
-    """One experiment's folder. Use :func:`start_run` to create it.
+    """One experiment's run. Use :func:`start_run` to start it.
+
+    Its folder, ``<root>/<name>/<timestamp>``, is made (with ``config.json``) when the run first
+    writes: :meth:`log_metrics`, the first event of :attr:`writer`, or :attr:`dir` asked for.
 
     Attributes:
-        dir: this run's folder, ``<root>/<name>/<timestamp>``.
         name: the name given to :func:`start_run`.
         config: what ``config.json`` holds.
     """
 
-    def __init__(self, directory: Path, config: dict[str, Any], name: str | None = None):
-        self.dir = Path(directory)
-        self.name = name if name is not None else self.dir.parent.name
+    def __init__(self, directory: Path | None, config: dict[str, Any], name: str | None = None, *,
+                 parent: Path | None = None, stamp: str | None = None):
+        if directory is None and (parent is None or stamp is None):
+            raise ValueError("a run needs its folder, or the folder and start time to make it in")
+        self._dir = Path(directory) if directory is not None else None
+        self._parent = Path(parent) if parent is not None else self._dir.parent
+        self._stamp = stamp
+        self.name = name if name is not None else self._parent.name
         self.config = config
         self._writer = None
 
     def __repr__(self) -> str:
-        return f"Run({str(self.dir)!r})"
+        where = self._dir if self._dir is not None else self._parent / f"{self._stamp} (not written yet)"
+        return f"Run({str(where)!r})"
+
+    @property
+    def created(self) -> bool:
+        """Whether this run's folder exists yet (it is made when the run first writes)."""
+        return self._dir is not None
+
+    @property
+    def dir(self) -> Path:
+        """This run's folder, ``<root>/<name>/<timestamp>``, made (with ``config.json``) if it is not
+        there yet: ask for it to write into it (``torch.save(..., run.dir / "model.pt")``)."""
+        if self._dir is None:
+            self._dir = _new_run_folder(self._parent, self._stamp)
+            (self._dir / "config.json").write_text(json.dumps(self.config, indent=2, default=str), encoding="utf-8")
+        return self._dir
 
     @property
     def writer(self):
-        """A ``torch.utils.tensorboard.SummaryWriter`` logging into this run's folder (created on first use)."""
+        """A ``torch.utils.tensorboard.SummaryWriter`` logging into this run's folder (opened on first
+        use; the folder and the event file appear with its first event)."""
         if self._writer is None:
-            from torch.utils.tensorboard import SummaryWriter
-            self._writer = SummaryWriter(log_dir=str(self.dir))
+            self._writer = _run_writer(self)
         return self._writer
 
     def log_metrics(self, **metrics: Any) -> dict[str, Any]:
@@ -88,18 +114,18 @@ class Run:
         return record
 
     def read_metrics(self) -> list[dict[str, Any]]:
-        """Every record this run logged, in order (read back from its ``metrics.jsonl``)."""
-        return read_metrics(self.dir)
+        """Every record this run logged, in order (read back from its ``metrics.jsonl``; [] before any)."""
+        return read_metrics(self._dir) if self._dir is not None else []
 
     def read_config(self) -> dict[str, Any]:
-        """This run's ``config.json``."""
-        return read_config(self.dir)
+        """This run's ``config.json`` (what it will hold, before the folder is made)."""
+        return read_config(self._dir) if self._dir is not None else json.loads(json.dumps(self.config, default=str))
 
     def read_scalars(self) -> dict[str, list[tuple[int, float]]]:
         """This run's TensorBoard scalars: tag -> [(step, value), ...] (see :func:`read_scalars`)."""
         if self._writer is not None:
             self._writer.flush()
-        return read_scalars(self.dir)
+        return read_scalars(self._dir) if self._dir is not None else {}
 
     def close(self) -> None:
         """Flush and close the TensorBoard writer (a later use of :attr:`writer` opens a new one here)."""
@@ -114,10 +140,38 @@ class Run:
         self.close()
 
 
-def _new_run_folder(parent: Path) -> Path:
-    """Create and return ``parent/<YYYYmmdd-HHMMSS>``, or ``...-2``, ``-3``, ... if taken (never reused)."""
+_writer_class = None
+
+
+def _run_writer(run: Run):
+    """A SummaryWriter for ``run`` that makes the run's folder and its event file only with its first
+    event: opening it (``train(model, run.writer)``) writes nothing. After :meth:`close`, the next
+    event opens a new event file in the same folder, as a plain SummaryWriter does."""
+    global _writer_class
+    if _writer_class is None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        class RunWriter(SummaryWriter):
+            def __init__(self, run: Run):
+                self._run = None  # SummaryWriter.__init__ opens its event file at once: not yet
+                super().__init__(log_dir=str(run._parent / run._stamp) if not run.created else str(run.dir))
+                self._run = run
+
+            def _get_file_writer(self):
+                if self._run is None:
+                    return None
+                self.log_dir = str(self._run.dir)  # the folder, made now if it is not there yet
+                return super()._get_file_writer()
+
+        _writer_class = RunWriter
+    return _writer_class(run)
+
+
+def _new_run_folder(parent: Path, stamp: str | None = None) -> Path:
+    """Create and return ``parent/<stamp>`` (default: now, ``YYYYmmdd-HHMMSS``), or ``...-2``, ``-3``, ...
+    if taken (never reused)."""
     parent.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
+    stamp = stamp or time.strftime("%Y%m%d-%H%M%S")
     for counter in range(1, 10_000):
         directory = parent / (stamp if counter == 1 else f"{stamp}-{counter}")
         try:
@@ -166,7 +220,8 @@ from .settings import RUNS_DIR_ENV, runs_root  # noqa: E402,F401  (part of this 
 
 
 def start_run(name: str, config: dict[str, Any], root: Path | str | None = None, *, device: str | None = None) -> Run:
-    """Start a new run: a new folder ``root/name/<timestamp>`` holding ``config.json``.
+    """Start a new run, whose folder ``root/name/<timestamp>`` (the time it started) holding
+    ``config.json`` is made when it first writes (see :class:`Run`): starting a run writes nothing.
 
     Nothing of an earlier run is touched, except that the TensorBoard writer of the previous run
     started here under the same name is closed, so it cannot keep logging as if it were current.
@@ -178,7 +233,7 @@ def start_run(name: str, config: dict[str, Any], root: Path | str | None = None,
         device: the device trained on, recorded with the versions of Python, torch and NumPy.
 
     Returns:
-        the :class:`Run`; ``run.dir`` is its folder.
+        the :class:`Run`; ``run.dir`` is its folder (made when asked for).
     """
     check_run_name(name)
     root = runs_root() if root is None else root
@@ -186,10 +241,8 @@ def start_run(name: str, config: dict[str, Any], root: Path | str | None = None,
     previous = _open_runs.pop(key, None)
     if previous is not None:
         previous.close()
-    directory = _new_run_folder(Path(root) / name)
     full = {**config, "versions": _versions(), "device": device or "cpu"}
-    (directory / "config.json").write_text(json.dumps(full, indent=2, default=str), encoding="utf-8")
-    run = Run(directory, full, name)
+    run = Run(None, full, name, parent=Path(root) / name, stamp=time.strftime("%Y%m%d-%H%M%S"))
     _open_runs[key] = run
     return run
 

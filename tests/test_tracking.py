@@ -85,6 +85,7 @@ def test_fault_new_run_closes_the_writer_of_the_earlier_run_of_the_same_name(tmp
     old_writer.add_scalar("loss", 1.0, 1)
     other = start_run("other", {}, root=tmp_path)
     other_writer = other.writer
+    other_writer.add_scalar("loss", 0.5, 1)  # open: its first event made its folder and event file
     second = start_run("w", {}, root=tmp_path)
     assert first._writer is None and old_writer.all_writers is None  # closed, events flushed
     assert other._writer is other_writer and other_writer.all_writers is not None  # other names untouched
@@ -98,7 +99,11 @@ def test_fault_new_run_closes_the_writer_of_the_earlier_run_of_the_same_name(tmp
 
 
 def make_runs(root, name, n):
-    return [start_run(name, {"i": i}, root=root) for i in range(n)]
+    """``n`` runs of ``name`` that each logged one record (a run's folder appears when it first writes)."""
+    runs = [start_run(name, {"i": i}, root=root) for i in range(n)]
+    for run in runs:
+        run.log_metrics(epoch=1)
+    return runs
 
 
 def test_prune_runs_lists_by_default_and_deletes_only_when_told(tmp_path, monkeypatch):
@@ -200,7 +205,9 @@ def test_prune_runs_command_lists_first_and_deletes_only_when_told(tmp_path):
     import sys
     from course_utils.tracking import list_runs, start_run
     for _ in range(4):
-        start_run("demo", {}, root=tmp_path / "runs").close()
+        run = start_run("demo", {}, root=tmp_path / "runs")
+        run.log_metrics(epoch=1)
+        run.close()
     cmd = [sys.executable, "-m", "course_utils", "prune-runs", "--root", str(tmp_path / "runs"), "--keep", "1"]
     listed = subprocess.run(cmd, capture_output=True, text=True)
     assert listed.returncode == 0 and "3 run folder(s) would be deleted" in listed.stdout
@@ -248,3 +255,49 @@ def test_mlp_name_follows_the_model_not_the_configuration():
         layer_sizes(torch.nn.ReLU())
     with pytest.raises(ValueError, match="one chain"):
         layer_sizes(torch.nn.Sequential(torch.nn.Linear(5, 3), torch.nn.Linear(4, 2)))
+
+
+def test_fault_a_run_that_never_trains_leaves_no_folder(tmp_path):
+    """05 with Exercise 5.1 unfinished (and each `check` of it) left a run folder holding only config.json:
+    start_run made the folder before anything was trained."""
+    root = tmp_path / "runs"
+    run = start_run("05_minimal", {"lr": 0.1}, root=root)
+    writer = run.writer  # 06 opens the writer before its first batch: that writes nothing either
+    assert not run.created and not root.exists()
+    assert run.read_metrics() == [] and run.read_scalars() == {} and run.read_config()["lr"] == 0.1
+    assert "not written yet" in repr(run) and not root.exists()
+    writer.close()
+    run.close()
+    start_run("05_minimal", {"lr": 0.1}, root=root).close()  # a second start: the first one is closed, nothing written
+    assert not root.exists() and list_runs(root) == [] and latest_run(root) is None
+
+
+@pytest.mark.parametrize("first_write", ["metrics", "scalar", "checkpoint"])
+def test_a_run_folder_appears_with_its_first_metric_event_or_checkpoint(tmp_path, first_write):
+    run = start_run("r", {"lr": 0.1}, root=tmp_path, device="cpu")
+    assert list_runs(tmp_path) == []
+    if first_write == "metrics":
+        run.log_metrics(epoch=1, loss=1.0)
+    elif first_write == "scalar":
+        run.writer.add_scalar("loss", 1.0, 1)
+        run.writer.flush()
+    else:
+        torch.save({"w": torch.ones(2)}, run.dir / "model.pt")
+    assert run.created and list_runs(tmp_path) == [run.dir]
+    assert read_config(run.dir)["lr"] == 0.1 and read_config(run.dir)["device"] == "cpu"
+    expected = {"metrics": ["config.json", "metrics.jsonl"], "checkpoint": ["config.json", "model.pt"]}.get(first_write)
+    names = sorted(p.name for p in run.dir.iterdir())
+    assert names == expected if expected else (names[0] == "config.json" and names[1].startswith("events."))
+    if first_write == "scalar":
+        assert run.read_scalars() == {"loss": [(1, 1.0)]}
+    run.close()
+
+
+def test_runs_are_named_by_when_they_started_not_when_they_first_wrote(tmp_path, monkeypatch):
+    stamps = iter(["20260101-120000", "20260101-120000", "20260101-120005"])
+    monkeypatch.setattr(tracking.time, "strftime", lambda fmt, *a: next(stamps))
+    first, second = start_run("r", {}, root=tmp_path), start_run("r", {}, root=tmp_path)
+    second.log_metrics(epoch=1, loss=1.0)  # the second of the same second writes first
+    first.log_metrics(epoch=1, loss=2.0)
+    assert (second.dir.name, first.dir.name) == ("20260101-120000", "20260101-120000-2")
+    assert [m["loss"] for m in first.read_metrics()] == [2.0] and [m["loss"] for m in second.read_metrics()] == [1.0]
