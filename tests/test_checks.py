@@ -379,3 +379,6 @@ def test_wrong_answer_fails_with_its_message_for_another_seed_as_graded(exercise
     source = _with_blocks(solution_source(exercise), blocks(WRONG[exercise][i]))
     result = grade_with_seed(exercise, source, 7)
     assert result.status == FAILED and EXPECT[exercise][i] in result.message, result.message
+    # printed after "failed." as a sentence of its own: a capital, unless it opens with a name of the code
+    first = re.split(r"[\s(]", result.message, maxsplit=1)[0]
+    assert first[:1].isupper() or re.search(rf"\b{re.escape(first)}\b", solution_source(exercise)), result.message

@@ -411,7 +411,7 @@ def _evaluate_with(*changes: tuple[str, str]) -> str:
 _add("5.1", _evaluate_with(("model(images.view(-1, 784))", "model(images)")), "flatten each batch")
 _add("5.1", _evaluate_with(("correct / total\n", "correct\n")), "accuracy should be a fraction")
 _add("5.1", _evaluate_with(("model.eval()\n", ""), ("model.train()\n", "")), "training mode")
-_add("5.1", _evaluate_with(("torch.no_grad()", "torch.set_grad_enabled(True)")), "gradient tracking")
+_add("5.1", _evaluate_with(("torch.no_grad()", "torch.set_grad_enabled(True)")), "Gradient tracking")
 
 # ---------------------------------------------------------------- 06 · Fashion-MNIST with TensorBoard
 

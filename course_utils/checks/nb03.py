@@ -80,7 +80,7 @@ def judge_outer_shell_fraction(data: dict, seed: int) -> None:
         if _estimate(repeat) != p_hat:
             raise Miss(_ANOTHER_GENERATOR)
         if not 0 <= p_hat <= 1:
-            raise Miss(f"for d = {d} you return {p_hat:g}; the share should be a fraction between 0 and 1, "
+            raise Miss(f"For d = {d} you return {p_hat:g}; the share should be a fraction between 0 and 1, "
                        "the number of points in the shell divided by n")
         p = 1 - 0.95 ** d
         se = math.sqrt(p * (1 - p) / _N)
@@ -88,7 +88,7 @@ def judge_outer_shell_fraction(data: dict, seed: int) -> None:
             side = "many" if p_hat > p else "few"
             where = ("a point is in the cube's outer shell when it lies within 5 % of a face; check which "
                      "coordinates decide that, and how")
-            raise Miss(f"for d = {d} your estimate {p_hat:.4f} is {abs(p_hat - p) / se:.0f} standard errors from "
+            raise Miss(f"For d = {d} your estimate {p_hat:.4f} is {abs(p_hat - p) / se:.0f} standard errors from "
                        f"1 − 0.95^d = {p:.4f}: you count too {side} points as in the shell; {where}")
 
 

@@ -305,29 +305,29 @@ def judge_conv2d_forward(data: dict, seed: int) -> None:
         case = f"for stride={stride}, pad={pad}, x {x.shape}, w {w.shape}"
         got_shape = _shape(out)
         if got_shape is None:
-            raise Miss(f"your output {case} should be an array of numbers with shape {expected.shape}, "
+            raise Miss(f"Your output {case} should be an array of numbers with shape {expected.shape}, "
                        f"got {type_name(out)}")
         if got_shape != expected.shape:
             if sorted(got_shape) == sorted(expected.shape):
-                raise Miss(f"your output {case} has shape {got_shape}, expected (N, F, OH, OW) = {expected.shape}: "
+                raise Miss(f"Your output {case} has shape {got_shape}, expected (N, F, OH, OW) = {expected.shape}: "
                            "the axes are in the wrong order; look at how you rearrange the product")
-            raise Miss(f"your output {case} has shape {got_shape}, expected {expected.shape}: the output size is "
+            raise Miss(f"Your output {case} has shape {got_shape}, expected {expected.shape}: the output size is "
                        "wrong; count how many kernel positions fit along H and along W once the input is padded "
                        "by pad on each side, stepping by stride")
         got = check_shape(f"output {case}", out, expected)
         if close(got, expected, rtol=1e-7):
             continue
         if close(got, flipped, rtol=1e-7):
-            raise Miss(f"your output {case} is a convolution with the kernel flipped; deep-learning 'convolution' "
+            raise Miss(f"Your output {case} is a convolution with the kernel flipped; deep-learning 'convolution' "
                        "(PyTorch's conv2d) is cross-correlation: do not flip the kernel")
         offset = expected - got  # constant per output channel when only the bias is wrong
         if np.allclose(offset, offset[:1, :, :1, :1], rtol=1e-7, atol=1e-9):
             if np.allclose(offset[0, :, 0, 0], b, rtol=1e-7):
-                raise Miss(f"your output {case} is off by b[f] in each output channel f: the bias is missing")
-            raise Miss(f"your output {case} is off by a constant in each output channel: the bias is added "
+                raise Miss(f"Your output {case} is off by b[f] in each output channel f: the bias is missing")
+            raise Miss(f"Your output {case} is off by a constant in each output channel: the bias is added "
                        "wrongly (one value per output channel f, the same at every position)")
         if np.allclose(np.sort(got, axis=None), np.sort(expected, axis=None), rtol=1e-7):
-            raise Miss(f"your output {case} holds the right numbers in the wrong places: the products are right; "
+            raise Miss(f"Your output {case} holds the right numbers in the wrong places: the products are right; "
                        "look at how you rearrange them to (N, F, OH, OW) (which axis is which)")
         compare(f"output {case}", got, expected, rtol=1e-7,
                 hint="the columns of im2col and the reshaped filters must list the C·kh·kw inputs in the same order")

@@ -62,16 +62,16 @@ def _probe_model(W: np.ndarray, b: np.ndarray, device):
 
         def forward(self, x):
             if x.dim() != 2 or x.shape[1] != 784:
-                raise Miss(f"the model received a batch of shape {tuple(x.shape)}; it takes flat images of shape "
+                raise Miss(f"The model received a batch of shape {tuple(x.shape)}; it takes flat images of shape "
                            "(batch, 784): flatten each batch before calling the model")
             if x.device != self.fc.weight.device:
-                raise Miss(f"a batch on {x.device} reached a model on {self.fc.weight.device}: move each batch "
+                raise Miss(f"A batch on {x.device} reached a model on {self.fc.weight.device}: move each batch "
                            "to the model's device")
             if self.training:
-                raise Miss("the model was still in training mode during evaluation (dropout and batch norm "
+                raise Miss("The model was still in training mode during evaluation (dropout and batch norm "
                            "behave differently there): switch it to evaluation mode first")
             if torch.is_grad_enabled():
-                raise Miss("gradient tracking was on during evaluation: it costs memory and time for nothing; "
+                raise Miss("Gradient tracking was on during evaluation: it costs memory and time for nothing; "
                            "evaluate inside a block that turns it off")
             return self.drop(self.fc(x))
 
@@ -111,7 +111,7 @@ def judge_evaluate(data: dict, seed: int) -> None:
         raise Miss(f"evaluate should return two numbers (mean loss, accuracy), got {type_name(out[0])} and "
                    f"{type_name(out[1])}") from None
     if not 0 <= acc <= 1:
-        raise Miss(f"the accuracy should be a fraction between 0 and 1, got {acc:g}: divide the number of "
+        raise Miss(f"The accuracy should be a fraction between 0 and 1, got {acc:g}: divide the number of "
                    "correct predictions by the number of examples")
     x, y, W, b = _evaluate_inputs(seed)
     logits = x.reshape(_EVAL_N, 784).astype(np.float64) @ W.T.astype(np.float64) + b.astype(np.float64)

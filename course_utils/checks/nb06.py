@@ -84,7 +84,7 @@ def judge_per_class_accuracy(data: dict, seed: int) -> None:
     predictions, labels = _predictions(seed)
     cm = np.bincount(labels * 4 + predictions, minlength=16).reshape(4, 4).astype(float)  # rows: true labels
     expected = np.diag(cm) / cm.sum(axis=1)
-    name = "per-class accuracy"
+    name = "Per-class accuracy"
     if close(got, np.diag(cm) / cm.sum(axis=0), rtol=1e-9):
         raise Miss(f"{name}: you divided by how often each class was predicted (that is precision); per-class "
                    "accuracy divides by how often each class occurs among the true labels")
