@@ -150,10 +150,17 @@ def _check(args) -> int:
 
 def _grade_class(args) -> int:
     from .gradeclass import ClassError, Options, grade_class
+    from .shards import ShardError, available_cpus, parse_shard
     from ..outcome import PASSED
-    options = Options(jobs=args.jobs, timeout=args.timeout, sandbox=not args.no_sandbox,
+    try:
+        shard = None if args.shard is None else parse_shard(args.shard, args.shard_count)
+    except ShardError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    options = Options(jobs=args.jobs or available_cpus(), timeout=args.timeout, sandbox=not args.no_sandbox,
                       memory=int(args.memory_gb * 2**30) if args.memory_gb else 0, instructor=args.instructor,
-                      pattern=args.pattern, progress=not args.no_progress, notebooks=args.notebooks)
+                      pattern=args.pattern, progress=not args.no_progress, notebooks=args.notebooks,
+                      shard=shard, only=args.only)
     try:
         graded = grade_class(args.submissions, args.out, options)
     except ClassError as e:
@@ -162,6 +169,18 @@ def _grade_class(args) -> int:
     scored = graded.rows
     print(f"graded {graded.graded} submissions in {graded.seconds:.0f} s; {sum(r.status == PASSED for r in scored)} "
           f"of {len(scored)} exercises passed; written to {args.out}: gradebook.csv, results.jsonl, summary.html, feedback/")
+    return 0
+
+
+def _merge_grades(args) -> int:
+    from .shards import ShardError, merge_grades
+    try:
+        merged = merge_grades(args.parts, args.out)
+    except ShardError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(f"merged {len(args.parts)} parts, {len(merged['students'])} students, into {args.out}: "
+          "gradebook.csv, results.jsonl, summary.html, feedback/")
     return 0
 
 
@@ -235,8 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("grade-class", help="grade a class's submissions in parallel, sandboxed, into a gradebook")
     p.add_argument("submissions", metavar="DIR", help="one folder per student, or an LMS's flat download")
     p.add_argument("--out", required=True, metavar="GRADES", help="where the gradebook, results and feedback go")
-    p.add_argument("--jobs", type=_at_least(1), default=os.cpu_count() or 1,
-                   help="submissions graded at once (default: the number of cores)")
+    p.add_argument("--jobs", type=_at_least(1), default=None,
+                   help="submissions graded at once (default: the CPUs this process may use: its affinity, "
+                        "a cgroup quota, Slurm's SLURM_CPUS_PER_TASK)")
     p.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell (default: the course's cell timeout, course_utils.settings.CELL_TIMEOUT)")
     p.add_argument("--notebooks", nargs="+", default=None, metavar="NN",
                    help="grade only these course notebooks (ids or their leading numbers, e.g. 02 03)")
@@ -247,6 +267,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-sandbox", action="store_true", help="run the submissions with your own rights")
     p.add_argument("--memory-gb", type=float, default=None, help="address space per kernel in the sandbox (default: 8)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--shard", default=None, metavar="K/N",
+                   help="grade only the students of shard K (0 to N-1) of N, by a hash of their names; 'auto' "
+                        "reads K and N from a Slurm job array or a Kubernetes Indexed Job (merge the parts "
+                        "with merge-grades; a shard needs the sandbox or --no-sandbox)")
+    p.add_argument("--shard-count", type=_at_least(1), default=None, metavar="N",
+                   help="with --shard auto in a Kubernetes Indexed Job: the Job's completions")
+    p.add_argument("--only", nargs="+", default=None, metavar="STUDENT",
+                   help="regrade only these students into the existing GRADES folder (or part)")
+    p = sub.add_parser("merge-grades", help="merge the parts of a class graded with grade-class --shard into one "
+                       "gradebook, results, summary and feedback")
+    p.add_argument("parts", nargs="+", metavar="PART", help="the --out folders of the shards, every shard once")
+    p.add_argument("--out", required=True, metavar="GRADES", help="where the class's files go")
     p = sub.add_parser("grade-worker")  # one submission, for grade-class (not for direct use)
     p.add_argument("spec")
     p = sub.add_parser("export-nbgrader", help="write the course as an nbgrader course (config + source/unit1)")
@@ -283,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     from .course import CourseError
     try:
         return {"env": _env, "data": _data, "run": _run, "release": _release,
-                "check": _check, "grade-class": _grade_class, "export-nbgrader": _export_nbgrader, "prune-runs": _prune_runs}[args.command](args)
+                "check": _check, "grade-class": _grade_class, "merge-grades": _merge_grades, "export-nbgrader": _export_nbgrader, "prune-runs": _prune_runs}[args.command](args)
     except (DataUnavailableError, CourseError) as e:  # expected failures: a message, not a traceback
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -224,10 +224,15 @@ def plan_files(students: list[str], files: list[SubmittedFile], course: Course, 
     return result
 
 
-def plan(folder: Path, course: Course, options: dict, pattern: str | None = None) -> Plan:
-    """The plan of a class folder (:func:`discover`, then :func:`plan_files`)."""
+def plan(folder: Path, course: Course, options: dict, pattern: str | None = None,
+         keep: Callable[[str], bool] | None = None, strays: bool = True) -> Plan:
+    """The plan of a class folder (:func:`discover`, then :func:`plan_files`): of the students ``keep``
+    accepts (all by default), with the files that belong to no student where ``strays``."""
     students, files, stray = discover(folder, pattern)
-    return plan_files(students, files, course, options, stray)
+    if keep is not None:
+        students = [s for s in students if keep(s)]
+        files = [f for f in files if keep(f.student)]
+    return plan_files(students, files, course, options, stray if strays else [])
 
 
 # ---------------------------------------------------------------- one submission, in a worker
@@ -253,7 +258,8 @@ def grade_job(spec: dict) -> dict:
     if spec["sandbox"]:
         from .sandbox import Sandbox, SandboxKernelManager
         km = SandboxKernelManager()
-        km.sandbox = Sandbox(work, slot=spec["slot"], memory=spec["memory"], processes=spec["processes"])
+        km.sandbox = Sandbox(work, slot=spec["slot"], memory=spec["memory"], processes=spec["processes"],
+                             uid_base=spec.get("uid_base"))
         km.sandbox.prepare()
     else:
         km = IPCKernelManager()
@@ -287,9 +293,14 @@ def worker_main(spec_path: str) -> int:
 
 # ---------------------------------------------------------------- the runner
 
+def _cpus() -> int:
+    from .shards import available_cpus
+    return available_cpus()
+
+
 @dataclass
 class Options:
-    jobs: int = os.cpu_count() or 1
+    jobs: int = field(default_factory=_cpus)  # the CPUs this process may use (tools/shards.available_cpus)
     timeout: int = CELL_TIMEOUT
     sandbox: bool = True
     memory: int = 0  # bytes; 0: the sandbox's default
@@ -300,6 +311,9 @@ class Options:
     notebooks: list[str] | None = None  # course ids, or their leading numbers: grade only these
     secret: bytes | None = None  # the key of the probes' seeds (default: grading.grading_secret())
     inline: bool = False  # grade in this process rather than a worker process each (check, unsandboxed)
+    shard: tuple[int, int] | None = None  # (K, N): grade only the students of shard K of N (tools/shards.py)
+    only: list[str] | None = None  # regrade only these students into an existing output folder
+    uid_base: int | None = None  # as root: the first uid of this grader's block (sandbox.uid_base)
 
     def grade_options(self) -> dict:
         """The options that change a grade (the cache key; a shard's manifest)."""
@@ -308,6 +322,11 @@ class Options:
             self.secret = grading_secret()
         return {"timeout": self.timeout, "memory": self.memory, "processes": self.processes,
                 "secret": secret_id(self.secret)}
+
+    def manifest_options(self, course: Course) -> dict:
+        """What a part's manifest records of the options: those that change a grade, and those that
+        decide which files count (the notebooks graded, the file-name pattern, the sandbox)."""
+        return dict(self.grade_options(), notebooks=list(course.notebooks), pattern=self.pattern, sandbox=self.sandbox)
 
 
 def _run_job(job: Job, model: CourseNotebook, cache: Path, options: Options, slot: int,
@@ -323,7 +342,7 @@ def _run_job(job: Job, model: CourseNotebook, cache: Path, options: Options, slo
             work.mkdir()
             shutil.copy(job.path, work / file)
         spec = {"model": _model_spec(model), "work": str(work), "file": file, "secret": options.secret.hex(),
-                "timeout": options.timeout, "sandbox": options.sandbox, "slot": slot,
+                "timeout": options.timeout, "sandbox": options.sandbox, "slot": slot, "uid_base": options.uid_base,
                 "memory": options.memory or MEMORY, "processes": options.processes or PROCESSES,
                 "result": str(scratch / "result.json"), "feedback": str(scratch / "feedback.html"),
                 "executed": str(scratch / "executed.ipynb") if executed is not None else None}
@@ -366,16 +385,17 @@ def _run_job(job: Job, model: CourseNotebook, cache: Path, options: Options, slo
 
 
 def run_plan(p: Plan, cache: Path, options: Options, log: Callable[[str], None] = print,
-             executed: dict[str, Path] | None = None) -> tuple[dict[str, dict], int]:
-    """Grade every job of ``p`` not in ``cache`` (``options.jobs`` at a time, with a progress bar);
-    {key: results} of every job, and how many were graded now. executed: {key: where to write the
-    notebook as it ran}."""
+             executed: dict[str, Path] | None = None, force: bool = False) -> tuple[dict[str, dict], int]:
+    """Grade every job of ``p`` not in ``cache`` (every job where ``force``; ``options.jobs`` at a time,
+    with a progress bar); {key: results} of every job, and how many were graded now. executed: {key:
+    where to write the notebook as it ran}."""
     cache.mkdir(parents=True, exist_ok=True)
     executed = executed or {}
-    todo = [j for j in p.jobs.values() if not (cache / f"{j.key}.json").exists() or j.key in executed]
+    fresh = set(executed) | (set(p.jobs) if force else set())
+    todo = [j for j in p.jobs.values() if not (cache / f"{j.key}.json").exists() or j.key in fresh]
     results: dict[str, dict] = {}
     for key in p.jobs:
-        if (cache / f"{key}.json").exists() and key not in executed:
+        if (cache / f"{key}.json").exists() and key not in fresh:
             results[key] = json.loads((cache / f"{key}.json").read_text())
     waiting = {s: {p.keys[k] for k in p.keys if k[0] == s} - set(results) for s in p.students}
     bar = None
@@ -487,12 +507,17 @@ class Graded:
 
 def _sandbox_or_say(options: Options, log) -> None:
     if options.sandbox:
-        from .sandbox import unavailable
+        from .sandbox import unavailable, uid_base
         why = unavailable()
+        if why and options.shard is not None:  # a part graded on a machine nobody watches: never silently open
+            raise ClassError(f"no sandbox: {why}. A shard grades only in the sandbox: make it work on this "
+                             "machine (examples/README.md says how on each engine) or pass --no-sandbox")
         if why:
             log(f"note: no sandbox: {why}; the submissions run with your rights (--no-sandbox says so quietly)")
             options.sandbox = False
             return
+        if options.uid_base is None:
+            options.uid_base = uid_base(options.jobs)
         from .sandbox import Sandbox
         for folder in Sandbox(Path(tempfile.gettempdir())).unreadable():
             log(f"note: {folder} is not readable by the sandboxed kernels' own user: give it the permissions "
@@ -511,25 +536,85 @@ def grade_class(folder: Path | str, out: Path | str, options: Options, log=print
         course = options_course(options)
     except GradingError as e:
         raise ClassError(str(e)) from None
+    from .shards import ShardError, read_manifest, read_results, in_student_order, shard_of, write_manifest
+
+    previous = None
+    if options.only:  # into an existing folder: its manifest says which course, options and shard it holds
+        try:
+            previous = read_manifest(out)
+        except ShardError as e:
+            raise ClassError(f"--only regrades into a folder grade-class wrote before: {e}") from None
+        saved = previous["shard"] and (previous["shard"]["index"], previous["shard"]["count"])
+        if options.shard is not None and tuple(options.shard) != saved:
+            raise ClassError(f"--shard {options.shard[0]}/{options.shard[1]} but {out} holds "
+                             + (f"shard {saved[0]}/{saved[1]}" if saved else "a whole class"))
+        options.shard = saved or None
     _sandbox_or_say(options, log)
-    p = plan(folder, course, options.grade_options(), options.pattern)
+    shard = options.shard
+    keep = None if shard is None else (lambda s: shard_of(s, shard[1]) == shard[0])
+    if options.only:
+        known = set(discover(folder, options.pattern)[0])
+        for s in options.only:
+            if s not in known:
+                raise ClassError(f"--only {s}: no such student in {folder}")
+            if keep is not None and not keep(s):
+                raise ClassError(f"--only {s}: the student is in shard {shard_of(s, shard[1])}/{shard[1]}, "
+                                 f"not in this part's {shard[0]}/{shard[1]}")
+        keep = set(options.only).__contains__
+    manifest = {"course": manifest_course(course), "options": options.manifest_options(course),
+                "exercises": exercise_columns(course)}
+    if previous is not None:
+        from .shards import disagreement
+        why = disagreement(previous, manifest)
+        if why:
+            raise ClassError(f"--only cannot regrade into {out}: {why}; grade the whole class (or part) again")
+    p = plan(folder, course, options.grade_options(), options.pattern, keep,
+             strays=not options.only and (shard is None or shard[0] == 0))  # strays: reported by shard 0 only
     cache = out / CACHE
     cache.mkdir(parents=True, exist_ok=True)
-    fresh = sum(not (cache / f"{k}.json").exists() for k in p.jobs)
-    log(f"{len(p.students)} students, {len(p.jobs)} distinct submissions: {fresh} to grade, "
+    fresh = len(p.jobs) if options.only else sum(not (cache / f"{k}.json").exists() for k in p.jobs)
+    where = "" if shard is None else f" in shard {shard[0]}/{shard[1]}"
+    log(f"{len(p.students)} students{where}, {len(p.jobs)} distinct submissions: {fresh} to grade, "
         f"{len(p.jobs) - fresh} already graded ({options.jobs} at a time"
-        f"{', sandboxed' if options.sandbox else ', not sandboxed'})")
-    results, graded = run_plan(p, cache, options, log)
+        f"{', sandboxed' + _uids(options) if options.sandbox else ', not sandboxed'})")
+    results, graded = run_plan(p, cache, options, log, force=bool(options.only))
     rows = rows_of(p, results)
+    students, ignored = p.students, p.ignored
     feedback = out / "feedback"
+    if previous is not None:  # the others as they were graded; these students' rows and pages replaced
+        try:
+            old_rows, old_ignored = read_results(out)
+        except ShardError as e:
+            raise ClassError(str(e)) from None
+        students = sorted(set(previous["students"]) | set(options.only))
+        rows = in_student_order(students, [r for r in old_rows if r.student not in options.only] + rows)
+        ignored = [i for i in old_ignored if i.student not in options.only] + ignored
+        for s in options.only:
+            shutil.rmtree(feedback / _safe(s), ignore_errors=True)
     for (student, cid), key in p.keys.items():
         page = cache / f"{key}.html"
         if page.exists():
             dest = feedback / _safe(student) / f"{Path(course.notebooks[cid].name).stem}.html"
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(page, dest)
-    write_outputs(out, course, p.students, rows, p.ignored)
-    return Graded(rows, graded, time.perf_counter() - start, p.ignored)
+    write_outputs(out, manifest["exercises"], students, rows, ignored)
+    write_manifest(out, shard=shard, students=students, **manifest)
+    return Graded(rows, graded, time.perf_counter() - start, ignored)
+
+
+def _uids(options: Options) -> str:
+    """The uids this grader's sandboxed kernels run as (root only: one block per grader, sandbox.uid_base)."""
+    if os.geteuid() != 0 or options.uid_base is None:
+        return ""
+    return f" as uids {options.uid_base}-{options.uid_base + options.jobs - 1}"
+
+
+def manifest_course(course: Course) -> str:
+    """The course's hash in a manifest: of every graded notebook's :func:`course_hash`, options aside."""
+    h = hashlib.sha256()
+    for cid in course.notebooks:
+        h.update(cid.encode() + b"\0" + course_hash(course, {}, cid).encode())
+    return h.hexdigest()
 
 
 def grade_files(files: list[SubmittedFile], course: Course, options: Options, *, whole_course: bool,
@@ -553,10 +638,11 @@ def exercise_columns(course: Course) -> list[str]:
     return [e.number for _, e in course.exercises]
 
 
-def write_outputs(out: Path, course: Course, students: list[str], rows: list[Row], ignored: list[Ignored] = ()) -> None:
-    """gradebook.csv, results.jsonl and summary.html from ``rows`` (and the ignored files, once each,
-    after the graded rows in results.jsonl)."""
-    columns = exercise_columns(course)
+def write_outputs(out: Path, columns: list[str], students: list[str], rows: list[Row],
+                  ignored: list[Ignored] = ()) -> None:
+    """gradebook.csv, results.jsonl and summary.html from ``rows`` in the canonical order (student,
+    notebook, exercise) and the exercise ``columns`` (and the ignored files, once each, sorted, after
+    the graded rows in results.jsonl)."""
     points = {(r.student, r.exercise): int(r.status == PASSED) for r in rows}
     with open(out / "gradebook.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)

@@ -11,7 +11,9 @@ The grader stays outside; only the kernel that runs a submission's code is insid
 
 Run as root, the kernel also gets an unprivileged uid of its own (one per concurrent job, so one
 submission's fork bomb does not use up another's process limit): root keeps its capabilities in
-bwrap and is exempt from ``RLIMIT_NPROC``. Run as another user, bwrap's user namespace applies.
+bwrap and is exempt from ``RLIMIT_NPROC``. Each running grader takes a block of uids of its own
+(:func:`uid_base`), so two graders on one machine (two shards of a class on one node) never share one.
+Run as another user, bwrap's user namespace applies.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +32,40 @@ from .execute import IPCKernelManager
 from ..settings import (DATA_DIR_ENV, PACKAGE_DIR, RUNS_DIR_ENV, SANDBOX_MEMORY as MEMORY, SANDBOX_PROCESSES as PROCESSES,
                         THREAD_VARS, data_root)
 
-FIRST_UID = 61000  # a kernel run by root gets FIRST_UID + its job's slot
+FIRST_UID = 61000  # a kernel run by root gets its grader's block's first uid + its job's slot
+UIDS_PER_GRADER = 256  # the block of one grader: at most this many jobs at once
+BLOCKS = 64  # graders at once on one machine (uids FIRST_UID to FIRST_UID + 16383)
+_held: list = []  # the open lock files of this process's blocks: released when it exits
+
+
+def _lock_dir() -> Path:
+    for folder in (Path("/run/lock"), Path(tempfile.gettempdir())):
+        if folder.is_dir() and os.access(folder, os.W_OK):
+            return folder
+    return Path(tempfile.gettempdir())
+
+
+def uid_base(jobs: int) -> int:
+    """The first uid of a block no other grader on this machine holds, for ``jobs`` concurrent kernels.
+
+    A block is held by an exclusive lock on its file in ``/run/lock/course-grade-uids/`` for as long as
+    this process lives; the operating system releases it when the process ends, however it ends.
+    """
+    import fcntl
+    if jobs > UIDS_PER_GRADER:
+        raise ValueError(f"--jobs {jobs}: a sandboxed grader runs at most {UIDS_PER_GRADER} kernels at once")
+    folder = _lock_dir() / "course-grade-uids"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    for block in range(BLOCKS):
+        fh = open(folder / f"{block}.lock", "a")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            continue
+        _held.append(fh)
+        return FIRST_UID + block * UIDS_PER_GRADER
+    raise RuntimeError(f"{BLOCKS} graders already run on this machine (uid blocks in {folder} all held)")
 
 
 def unavailable() -> str | None:
@@ -54,12 +90,13 @@ class Sandbox:
     slot: int = 0  # which concurrent job this is (gives root's kernels distinct uids)
     memory: int = MEMORY
     processes: int = PROCESSES
+    uid_base: int | None = None  # as root: the first uid of this grader's block (uid_base()); FIRST_UID if None
     # the package and the data folder, wherever COURSE_DATA_DIR puts it (the kernel gets the same variable)
     readonly: list[Path] = field(default_factory=lambda: [p for p in (PACKAGE_DIR, data_root()) if p.exists()])
 
     @property
     def uid(self) -> int | None:
-        return FIRST_UID + self.slot if os.geteuid() == 0 else None
+        return (self.uid_base or FIRST_UID) + self.slot if os.geteuid() == 0 else None
 
     def prepare(self, *writable: Path) -> None:
         """Make the kernel's home (with matplotlib's font cache, so no kernel rebuilds it) and give the
@@ -81,7 +118,7 @@ class Sandbox:
                     os.chown(name, self.uid, self.uid)
 
     def unreadable(self) -> list[Path]:
-        """The read-only folders the kernel's own uid (as root: FIRST_UID + slot) could not enter or read:
+        """The read-only folders the kernel's own uid (as root: its block's + slot) could not enter or read:
         they need the permission bits for others (a shared data folder is 0755)."""
         if self.uid is None:
             return []
