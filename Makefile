@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.course-utils-installed
 
-.PHONY: setup data run test test-portable test-lowest test-light unit lab lab-student student check grade-class bench env clean distclean nbgrader prune-runs
+.PHONY: setup data run test test-portable test-lowest test-light test-slurm unit lab lab-student student check grade-class bench env clean distclean nbgrader prune-runs
 
 setup: $(STAMP)
 
@@ -91,6 +91,13 @@ $(LIGHT_STAMP): pyproject.toml $(shell find course_utils -name '*.py' -not -path
 test-light: data $(LIGHT_STAMP) $(STUDENT_VENV)/.student-installed
 	COURSE_LIGHT_PYTHON=$(LIGHT)/bin/python COURSE_STUDENT_PYTHON=$(STUDENT_VENV)/bin/python \
 		$(PY) -m pytest -p no:xdist tests/test_light.py tests/browser/test_student_lab.py
+
+# The Slurm template (examples/slurm/) on a real Slurm: a private one-node cluster (munge key, socket,
+# configuration, state and logs in a temporary folder; free ports) runs grade-class.sbatch as an array
+# of 4 on the tests' synthetic class and merge.sbatch after it; the merge must equal a one-machine run.
+# Needs root, slurm-wlm and munge (skipped, with the reason, without them; COURSE_REQUIRE_SLURM=1 fails).
+test-slurm: data
+	$(PY) -m pytest tests/test_slurm.py -m slurm
 
 # Serves the repository with the instructor's tools (nbgrader's menus included): notebooks/ and student/.
 lab: data

@@ -26,6 +26,18 @@ from course_utils.tools.execute import CELL_TIMEOUT
 REPO = Path(__file__).resolve().parents[1]
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``slurm`` start a private Slurm cluster (root, slurm-wlm and munge): they run only
+    when asked for, with ``-m slurm`` (``make test-slurm``) or ``COURSE_SLURM=1``; otherwise they are
+    reported skipped. A ``-m`` expression naming ``slurm`` decides for itself."""
+    if "slurm" in (config.getoption("markexpr", "") or "") or os.environ.get("COURSE_SLURM") == "1":
+        return
+    skip = pytest.mark.skip(reason="a real Slurm cluster: run with `make test-slurm` (-m slurm) or COURSE_SLURM=1")
+    for item in items:
+        if item.get_closest_marker("slurm"):
+            item.add_marker(skip)
+
+
 def idx_bytes(array: np.ndarray) -> bytes:
     """Encode a uint8 array in the IDX format (the format Fashion-MNIST ships in)."""
     header = bytes([0, 0, 0x08, array.ndim]) + np.array(array.shape, dtype=">u4").tobytes()

@@ -574,7 +574,7 @@ def grade_class(folder: Path | str, out: Path | str, options: Options, log=print
     cache.mkdir(parents=True, exist_ok=True)
     fresh = len(p.jobs) if options.only else sum(not (cache / f"{k}.json").exists() for k in p.jobs)
     where = "" if shard is None else f" in shard {shard[0]}/{shard[1]}"
-    log(f"{len(p.students)} students{where}, {len(p.jobs)} distinct submissions: {fresh} to grade, "
+    log(f"{_count(len(p.students), 'student')}{where}, {_count(len(p.jobs), 'distinct submission')}: {fresh} to grade, "
         f"{len(p.jobs) - fresh} already graded ({options.jobs} at a time"
         f"{', sandboxed' + _uids(options) if options.sandbox else ', not sandboxed'})")
     results, graded = run_plan(p, cache, options, log, force=bool(options.only))
@@ -600,6 +600,10 @@ def grade_class(folder: Path | str, out: Path | str, options: Options, log=print
     write_outputs(out, manifest["exercises"], students, rows, ignored)
     write_manifest(out, shard=shard, students=students, **manifest)
     return Graded(rows, graded, time.perf_counter() - start, ignored)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _uids(options: Options) -> str:

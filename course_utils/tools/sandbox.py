@@ -76,8 +76,9 @@ def unavailable() -> str | None:
         return "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
     if os.geteuid() == 0 and shutil.which("setpriv") is None:
         return "setpriv (util-linux) is missing: it drops root before the kernel starts"
-    probe = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", "true"],
-                           capture_output=True, text=True)
+    # what every sandbox mounts: a container that masks /proc lets bwrap start but not mount a new /proc
+    probe = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--unshare-net",
+                            "--unshare-pid", "true"], capture_output=True, text=True)
     if probe.returncode != 0:
         why = (probe.stderr.strip().splitlines() or ["unknown error"])[-1]
         return f"bubblewrap cannot start a sandbox here ({why})"
