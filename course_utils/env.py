@@ -199,7 +199,9 @@ def requirements() -> list[tuple[Requirement, bool]]:
         lines = md.requires(DISTRIBUTION) or []
     except md.PackageNotFoundError:
         lines = _requirements_from_pyproject()
-    return [Requirement.parse(line) for line in lines]
+    parsed = [Requirement.parse(line) for line in lines]
+    # an extra that names another extra of the course (tools = course-utils[lab] + ...) is not a package to check
+    return [(r, optional) for r, optional in parsed if _normalize(r.name) != _normalize(DISTRIBUTION)]
 
 
 _OPERATOR_ORDER = {">=": 0, ">": 0, "~=": 0, "==": 1, "===": 1, "<": 2, "<=": 2, "!=": 3}

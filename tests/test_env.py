@@ -21,6 +21,8 @@ def test_requirements_come_from_pyproject():
         assert reqs[name] is False, name  # what a notebook imports: required
     for name in ("jupyterlab", "ipykernel", "nbclient", "nbformat", "nbval", "pytest"):
         assert reqs[name] is True, name  # extras: a hosted Jupyter brings its own kernel and front end
+    assert "course-utils" not in reqs, "an extra naming another extra of the course is not a package to check"
+    assert env.environment_report(check_data=False).format().count("course-utils") == 0
 
 
 def test_all_present_is_ok():
