@@ -20,9 +20,10 @@ from synthetic_class import ATTEMPTS, BLOCKED, EXERCISES, EXPECTED, GRADED, LEAK
 from course_notebooks import check, code, make_nb, md, solution, statement
 
 from course_utils.tools.course import load_course
-from course_utils.tools.gradeclass import (ClassError, Options, course_hash, discover, grade_class, plan,
+from course_utils.tools.gradeclass import (ClassError, Options, course_hash, discover, grade_class, options_course, plan,
                                      summary_html, Row)
 from course_utils.tools.sandbox import unavailable
+from course_utils.tools.shards import shard_of
 
 REPO = Path(__file__).resolve().parents[1]
 NO_SANDBOX = unavailable()
@@ -313,12 +314,25 @@ def test_two_shards_at_once_on_one_machine_merge_to_the_one_run(synthetic):
     distinct uid blocks, each attack contained, and the merge equals the one-machine run byte for byte."""
     root, folder, out, _, _ = synthetic
     parts = [root / f"shard{k}" for k in range(2)]
+    # The one run's results seed both parts' caches, except for the submissions graded again here at once:
+    # the hostile pair (gus's attacks and hal's fork bomb, both in shard 1) and one of shard 0 (ada's 01).
+    options = Options(jobs=1, timeout=300, notebooks=GRADED, progress=False)
+    course = options_course(options)
+    keys = plan(folder, course, options.grade_options()).keys
+    again = {keys[s, cid] for (s, cid) in keys if s in ("gus", "hal") or (s == "ada" and cid.startswith("01"))}
+    assert shard_of("ada", 2) == 0 and shard_of("gus", 2) == shard_of("hal", 2) == 1
+    for part in parts:
+        shutil.copytree(out / ".cache", part / ".cache")
+        for key in again:
+            for cached in (part / ".cache").glob(f"{key}.*"):
+                cached.unlink()
     command = [sys.executable, "-m", "course_utils", "grade-class", str(folder), "--jobs", "1", "--timeout", "300",
                "--notebooks", *GRADED, "--no-progress"]
     procs = [subprocess.Popen([*command, "--out", str(part), "--shard", f"{k}/2"], stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True) for k, part in enumerate(parts)]
     logs = [p.communicate(timeout=900)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], logs
+    assert all(re.search(r"\b[1-9]\d* to grade", log) for log in logs), logs  # each grader graded, at the same time
     if os.geteuid() == 0:  # root's kernels run as a uid of their grader's own block
         blocks = [re.search(r"as uids (\d+)-(\d+)", log) for log in logs]
         assert all(blocks), logs
