@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from PIL import Image
 
-from .figures import CAPTION_CLASS, describe_animation, plain_text
+from .figures import CAPTION_CLASS, OUTPUT_WIDTH_PX, describe_animation, displayed_text_pt, plain_text
 from .plotting import BOUNDARY_CMAP, POINT_COLORS, add_boundary_key, class_one_score, grid_for
 
 FRAME_LIMIT = 100  # more frames than this make the notebook heavy and slow to render
@@ -134,6 +134,8 @@ class TrainingAnimation:
     axis_labels: dict[str, tuple[str, str]] = field(default_factory=dict)  # panel -> (x label, y label)
     # What the animation shows, for the player's alt text and caption (default: describe_animation's text).
     description: str = ""
+    # Its smallest text in points as the player shows it (the frames fill the output area's width).
+    smallest_text_pt: float = float("inf")
     _palette: list[Image.Image] | None = field(default=None, init=False, repr=False)
 
     def palette_frames(self) -> list[Image.Image]:
@@ -219,7 +221,7 @@ def animate_training(recorder: TrainingRecorder, *, max_frames: int = 60, interv
         left.set(xlabel="$x_1$", ylabel="$x_2$", title=title)
         left.grid(False)
         add_boundary_key(fig, left, surface, legend_axes=left)  # what the shading and the colours mean
-        step_text = left.text(0.02, 0.97, "", transform=left.transAxes, va="top", fontsize=9, animated=True,
+        step_text = left.text(0.02, 0.97, f"{unit} {kept[-1].step}", transform=left.transAxes, va="top", fontsize=9, animated=True,
                               bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none"})
         steps = np.array([s.step for s in recorder.snapshots])
         lines = []
@@ -238,6 +240,7 @@ def animate_training(recorder: TrainingRecorder, *, max_frames: int = 60, interv
         marker = right.axvline(steps[0], color="gray", lw=0.8, animated=True)
         fig.tight_layout()
         fig.canvas.draw()
+        smallest = displayed_text_pt(fig, fig.canvas.get_width_height()[0], shown_px=OUTPUT_WIDTH_PX)
         background = fig.canvas.copy_from_bbox(fig.bbox)
         images = []
         for snap in kept:
@@ -260,4 +263,4 @@ def animate_training(recorder: TrainingRecorder, *, max_frames: int = 60, interv
     finally:
         plt.close(fig)
     labels = {"boundary": (left.get_xlabel(), left.get_ylabel()), "metrics": (right.get_xlabel(), right.get_ylabel())}
-    return TrainingAnimation(images, [s.step for s in kept], interval, title, labels)
+    return TrainingAnimation(images, [s.step for s in kept], interval, title, labels, smallest_text_pt=smallest)

@@ -288,16 +288,55 @@ def figure_png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
+# How big a figure's text looks where students read it. JupyterLab shows a PNG at its pixel size in CSS
+# pixels (96 to the inch), shrunk to fit the output area; in its default layout (file browser open) that
+# area is 975 px wide in a 1,440 x 900 window (848 px at 1,280 x 800; measured in Chromium).
+CSS_DPI = 96
+OUTPUT_WIDTH_PX = 975
+SMALLEST_TEXT_PT = 9  # no text in a figure below this at display size
+
+
+def png_width(png: bytes) -> int:
+    """The width in pixels of a PNG, from its header."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG")
+    return int.from_bytes(png[16:20], "big")
+
+
+def text_sizes(fig: Figure) -> list[tuple[float, str]]:
+    """(size in points, text) of every visible, non-empty text of ``fig``: titles, labels, tick labels,
+    legends, colour bars and annotations. Tick labels exist once the figure is drawn (:func:`figure_png`
+    draws it)."""
+    from matplotlib.text import Text
+    return [(t.get_fontsize(), t.get_text()) for t in fig.findobj(Text)
+            if t.get_visible() and t.get_text().strip() and t.figure is not None]
+
+
+def displayed_text_pt(fig: Figure, width_px: int, *, shown_px: float | None = None) -> float:
+    """The smallest text of ``fig`` in points as it appears on screen, for the figure rendered ``width_px``
+    wide at its dpi and shown ``shown_px`` wide (default: JupyterLab's, its pixel size up to
+    :data:`OUTPUT_WIDTH_PX`)."""
+    sizes = [size for size, _ in text_sizes(fig)]
+    if not sizes:
+        return float("inf")
+    shown = min(width_px, OUTPUT_WIDTH_PX) if shown_px is None else shown_px
+    return min(sizes) * fig.dpi / CSS_DPI * shown / width_px
+
+
 def figure_outputs(fig: Figure, description: str) -> list[tuple[dict, dict]]:
-    """The two (data, metadata) bundles :func:`show_figure` displays: the image and its caption."""
+    """The two (data, metadata) bundles :func:`show_figure` displays: the image and its caption. The
+    image's metadata also records its smallest text as displayed (``"course": {"smallest_text_pt": ...}``),
+    which the course's tests hold to at least :data:`SMALLEST_TEXT_PT`."""
     description = " ".join(str(description).split())
     if not description:
         raise ValueError("a figure needs a description: what is plotted and the one thing to see")
     alt = plain_text(description)
-    png = base64.b64encode(figure_png(fig)).decode("ascii")
+    raw = figure_png(fig)
+    smallest = displayed_text_pt(fig, png_width(raw))
+    png = base64.b64encode(raw).decode("ascii")
     n_axes = len([ax for ax in fig.axes if _is_data_axes(ax)])
     image = ({"image/png": png, "text/plain": f"<Figure with {n_axes} Axes>"},
-             {"image/png": {"alt": alt}})
+             {"image/png": {"alt": alt}, "course": {"smallest_text_pt": round(min(smallest, 99.0), 1)}})
     caption = ({"text/html": f'<p class="{CAPTION_CLASS}"><strong>Figure.</strong> {html.escape(description)}</p>',
                 "text/plain": f"Figure. {description}"}, {})
     return [image, caption]

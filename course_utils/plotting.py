@@ -27,8 +27,8 @@ def use_course_style() -> None:
     colours (Okabe-Ito as the colour cycle, viridis as the default colormap)."""
     plt.rcParams.update({
         "figure.figsize": (6.4, 4.0), "figure.dpi": 80, "axes.grid": True, "grid.alpha": 0.3,
-        "axes.spines.top": False, "axes.spines.right": False, "axes.titlesize": 11,
-        "axes.labelsize": 10, "legend.fontsize": 9, "legend.frameon": False,
+        "axes.spines.top": False, "axes.spines.right": False, "font.size": 11, "axes.titlesize": 12,
+        "axes.labelsize": 11, "legend.fontsize": 11, "legend.frameon": False,
         "axes.prop_cycle": plt.cycler(color=CATEGORY_COLORS), "image.cmap": MAGNITUDE_CMAP,
     })
 
@@ -176,7 +176,7 @@ def image_grid(images, labels: Sequence[int], class_names: Sequence[str], *, n_c
     """Show grayscale images (N, H, W) with their class names (and predictions, red when wrong)."""
     images = np.asarray(images)
     n_rows = int(np.ceil(len(images) / n_cols))
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.3 * n_cols, 1.5 * n_rows), squeeze=False)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.5 * n_cols, 1.7 * n_rows), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= len(images):
@@ -185,9 +185,9 @@ def image_grid(images, labels: Sequence[int], class_names: Sequence[str], *, n_c
         text = class_names[int(labels[i])]
         color = "black"
         if predictions is not None:
-            text = f"{class_names[int(predictions[i])]}\n(true: {text})"
+            text = f"{class_names[int(predictions[i])]}\ntrue: {text}"
             color = "black" if int(predictions[i]) == int(labels[i]) else "#c0392b"
-        ax.set_title(text, fontsize=7, color=color)
+        ax.set_title(text, fontsize=11, color=color)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -210,7 +210,7 @@ def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str], ax: Axes |
     threshold = cm.max() / 2
     for i in range(cm.shape[0]):
         for j in range(cm.shape[1]):
-            ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=7,
+            ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=11,
                     color="white" if cm[i, j] > threshold else "black")
     ax.set(xlabel="predicted", ylabel="true", title=title)
     return ax

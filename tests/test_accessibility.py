@@ -233,7 +233,8 @@ def test_show_figure_displays_the_image_with_alt_then_a_caption_and_closes_the_f
     assert not plt.fignum_exists(fig.number), "the figure should be closed (no second copy from the inline backend)"
     (image, image_kw), (caption, caption_kw) = shown
     assert image["image/png"].startswith("iVBOR") and image_kw["raw"] is True
-    assert image_kw["metadata"] == {"image/png": {"alt": "A falling line: y = 1 - x."}}
+    assert image_kw["metadata"]["image/png"] == {"alt": "A falling line: y = 1 - x."}
+    assert image_kw["metadata"]["course"]["smallest_text_pt"] > 0, "its text size as shown (tests/test_figure_text.py)"
     assert caption["text/html"] == '<p class="course-figure-caption"><strong>Figure.</strong> A falling line: $y = 1 - x$.</p>'
     assert caption["text/plain"] == "Figure. A falling line: $y = 1 - x$."
 

@@ -89,6 +89,21 @@ def test_make_run_times_each_cell_and_keeps_the_times_out_of_the_notebook(tmp_pa
     assert parse_slowest(format_table([result]))["99_slow.ipynb"].startswith("[1] ")
 
 
+def test_make_runs_copies_fold_going_further_and_the_in_place_refresh_does_not(tmp_path):
+    """`make run` writes build/ copies as a student meets them (going-further sections folded in JupyterLab);
+    `--in-place` refreshes the instructor's source, which stays open for editing."""
+    from course_notebooks import code, make_nb, md
+
+    from course_utils.tools.course import COLLAPSED
+    src = tmp_path / "99_fold.ipynb"
+    nbformat.write(make_nb(md("# T"), code("x = 1"), md("## Going further · more", going_further=True),
+                           code("y = 2")), src)
+    assert execute_notebook(src, tmp_path / "build", html=False).ok
+    assert nbformat.read(tmp_path / "build" / src.name, as_version=4).cells[2].metadata.get(COLLAPSED) is True
+    assert execute_notebook(src, tmp_path, html=False).ok
+    assert COLLAPSED not in nbformat.read(src, as_version=4).cells[2].metadata
+
+
 def test_the_table_of_times_reads_back_from_around_it():
     """benchmarks/bench_suite.py judges each notebook's budget from `make run`'s printed table."""
     results = [RunResult("00_environment_check.ipynb", True, 9.14), RunResult("04_from_scratch_layers.ipynb", False,

@@ -12,7 +12,7 @@ import pytest
 from course_utils.__main__ import main
 from course_notebooks import check, code, make_nb, md, solution, statement
 
-from course_utils.tools.course import (BEGIN, END, KEY, NEEDS_LINE, SKIP_TAG, STUB_COMMENT, CourseError, course_id,
+from course_utils.tools.course import (BEGIN, COLLAPSED, END, KEY, NEEDS_LINE, SKIP_TAG, STUB_COMMENT, CourseError, course_id,
                                  load_course, read_model, solution_blocks)
 from course_utils.tools.release import (CHECKS_LINE, RELEASE_KEY, STUDENT_MODE_LINE, build_release, leak_scan,
                                   release_notebook)
@@ -52,9 +52,12 @@ def test_release_strips_solutions_outputs_and_metadata(path, release):
     assert BEGIN not in text and END not in text
     assert set(student.metadata) <= {"kernelspec", "language_info", RELEASE_KEY, KEY}
     assert course_id(student) == read_model(instructor, path.name).id, "the release keeps the course id"
-    for cell, original in zip(student.cells, instructor.cells):
-        assert set(cell.metadata) <= {"tags", KEY}
+    folded = {s.heading for s in read_model(instructor, path.name).going_further}
+    assert folded, "every notebook has a going-further section (tests/test_teaching.py)"
+    for index, (cell, original) in enumerate(zip(student.cells, instructor.cells)):
+        assert set(cell.metadata) <= {"tags", KEY, COLLAPSED}
         assert cell.metadata.get(KEY) == original.metadata.get(KEY), "the release keeps the course model"
+        assert cell.metadata.get(COLLAPSED, False) is (index in folded), "JupyterLab shows going further folded"
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None
     stubs = [c.source for c in student.cells if c.cell_type == "code" and "raise NotImplementedError(" in c.source]

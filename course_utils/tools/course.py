@@ -13,7 +13,11 @@ release, the nbgrader export and a student's renamed copy):
   skips it whole until that exercise's check passes);
 - ``{"checks": true}``: a cell of the notebook's final Checks section;
 - ``{"ignore_output": "why"}``: a cell whose outputs nbval does not compare (it also carries the
-  tag :data:`IGNORE_TAG`, which is what nbval reads).
+  tag :data:`IGNORE_TAG`, which is what nbval reads);
+- ``{"going_further": true}``: the heading cell of a section a student may skip (its heading says
+  "Going further"); the section runs to the next heading of the same or a higher level. The release
+  and ``make run``'s copies show it folded in JupyterLab (:data:`COLLAPSED`);
+- ``{"listing": true}``: a code cell that is one of the lecture's own listings, kept whole however long.
 
 :func:`read_model` validates all of it and raises :class:`CourseError` naming the cell. The tools find
 cells through this model; only a submission that lost its metadata is matched by its file name
@@ -35,7 +39,10 @@ if TYPE_CHECKING:  # nbformat is imported only where a notebook is read
 KEY = "course"
 STATEMENT, SOLUTION, CHECK = "statement", "solution", "check"
 PARTS = (STATEMENT, SOLUTION, CHECK)
-CELL_KEYS = {"exercise", "part", "title", "needs", "checks", "ignore_output"}
+CELL_KEYS = {"exercise", "part", "title", "needs", "checks", "ignore_output", "going_further", "listing"}
+GOING_FURTHER = "Going further"  # what a going-further section's heading says (Colab ignores the fold)
+COLLAPSED = "jp-MarkdownHeadingCollapsed"  # the cell metadata JupyterLab 4 folds a heading's section by
+HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 # Anything that looks like a marker: any case, any number of '#', separators, trailing text.
@@ -73,6 +80,27 @@ class Exercise:
         return f"ex{self.number.replace('.', '_')}"
 
 
+@dataclass(frozen=True)
+class Section:
+    """A section of a notebook: its heading cell and the cells up to the next heading of its level or higher."""
+
+    title: str  # the heading's text, without the '#'s
+    heading: int  # 0-based index of the heading cell
+    end: int  # one past its last cell
+
+    @property
+    def cells(self) -> range:
+        return range(self.heading, self.end)
+
+
+def heading_level(cell) -> int | None:
+    """The level of a markdown cell's heading (its first line), or None."""
+    if cell.get("cell_type") != "markdown":
+        return None
+    match = HEADING.match((cell.get("source", "").lstrip().splitlines() or [""])[0])
+    return len(match.group(1)) if match else None
+
+
 @dataclass
 class CourseNotebook:
     """One validated course notebook: its id, exercises and the cells the tools treat specially."""
@@ -84,6 +112,11 @@ class CourseNotebook:
     needs: dict[int, tuple[str, ...]] = field(default_factory=dict)  # cell index -> exercise numbers
     checks: list[int] = field(default_factory=list)  # cells of the final Checks section
     ignored: dict[int, str] = field(default_factory=dict)  # cell index -> why nbval does not compare it
+    going_further: list[Section] = field(default_factory=list)  # the sections a student may skip
+    listings: list[int] = field(default_factory=list)  # code cells that are the lecture's own listings
+
+    def in_going_further(self, index: int) -> bool:
+        return any(index in s.cells for s in self.going_further)
 
     @property
     def numbers(self) -> list[str]:
@@ -225,6 +258,19 @@ def read_model(nb, name: str = "notebook") -> CourseNotebook:
             raise CourseError(f"{where}: an 'ignore_output' reason without the {IGNORE_TAG} tag")
         if reason is not None:
             model.ignored[index] = reason
+        if meta.get("going_further"):
+            level = heading_level(cell)
+            if level is None or GOING_FURTHER.lower() not in cell.source.splitlines()[0].lower():
+                raise CourseError(f"{where}: 'going_further' marks a markdown heading cell whose heading says "
+                                  f"{GOING_FURTHER!r}")
+            end = next((j for j in range(index + 1, len(nb.cells))
+                        if (heading_level(nb.cells[j]) or 7) <= level), len(nb.cells))
+            title = HEADING.match(cell.source.lstrip().splitlines()[0]).group(2).strip()
+            model.going_further.append(Section(title, index, end))
+        if meta.get("listing"):
+            if cell.cell_type != "code":
+                raise CourseError(f"{where}: 'listing' marks a code cell (one of the lecture's listings)")
+            model.listings.append(index)
     for number, found in parts.items():
         missing = [p for p in PARTS if p not in found]
         if missing:
@@ -417,4 +463,26 @@ def uses_of_exercises(model: CourseNotebook) -> dict[int, set[str]]:
         for name in changed if needed else ():
             tainted[name] = tainted.get(name, set()) | needed  # incomplete unless this cell runs
         available |= defined | changed
+    return uses
+
+
+def uses_of_going_further(model: CourseNotebook) -> dict[int, set[str]]:
+    """The cells outside every going-further section that use a name only such a section makes:
+    {cell index: {names}}. Empty when a student can skip every going-further section and lose nothing
+    a later cell needs. A name a going-further cell defines or changes in place (even one that existed
+    before: a later cell would read the section's value) counts until a cell outside those sections
+    defines it again."""
+    made: set[str] = set()  # names whose value comes from a going-further section
+    uses: dict[int, set[str]] = {}
+    for index, cell in enumerate(model.notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        defined, changed, read = _names(cell.source)
+        if model.in_going_further(index):
+            made |= defined | changed
+        else:
+            used = (read - defined) & made  # a name the cell makes before it reads it is its own
+            if used:
+                uses[index] = used
+            made -= defined - changed
     return uses

@@ -160,11 +160,24 @@ def execute_notebook(path: Path, out_dir: Path, timeout: int = CELL_TIMEOUT, htm
     slowest = sorted(cell_times(nb), key=lambda t: -t[1])[:SLOWEST]
     drop_timing(nb)
     drop_progress_bars(nb)
+    if Path(out_dir).resolve() != path.parent.resolve():
+        _fold_going_further(nb, path.name)  # a copy (build/): folded as the release shows it; the source stays open
     out_dir.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out_dir / path.name)
     if html:
         export_html(nb, out_dir / path.with_suffix(".html").name)
     return RunResult(path.name, not run.error, seconds, run.error, slowest)
+
+
+def _fold_going_further(nb, name: str) -> None:
+    """JupyterLab's collapsed-heading flag on the going-further headings of a course notebook's copy."""
+    from .course import CourseError, read_model
+    from .transforms import fold_going_further
+    try:
+        model = read_model(nb, name)
+    except CourseError:  # not a course notebook: nothing to fold
+        return
+    fold_going_further(nb, model)
 
 
 SLOWEST = 5  # cells listed per notebook in make run's table

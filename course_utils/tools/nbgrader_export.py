@@ -77,6 +77,7 @@ def nbgrader_notebook(model) -> tuple[nbformat.NotebookNode, list[GradedExercise
     T.apply(out, model, [
         T.keep_notebook_metadata,
         T.keep_cell_metadata(nbval_tags=False),
+        T.fold_going_further,
         T.clear_outputs,
         T.append_lines(lambda m: {g.exercise.check: _test_line(g.number) for g in graded}),
         _mark_cells(stem, graded),

@@ -88,6 +88,7 @@ def _release_steps(model) -> list:
     return [
         T.keep_notebook_metadata,
         T.keep_cell_metadata(nbval_tags=True),
+        T.fold_going_further,
         T.clear_outputs,
         T.tag_raises_exception,
         T.prepend_lines(lambda m: {i: NEEDS_LINE + ", ".join(n) for i, n in m.needs.items()}),

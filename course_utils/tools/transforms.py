@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .course import KEY, SKIP_TAG, CourseNotebook
+from .course import COLLAPSED, KEY, SKIP_TAG, CourseNotebook
 
 Step = Callable[[object, CourseNotebook], None]
 KEEP_NOTEBOOK_METADATA = ("kernelspec", "language_info", KEY)  # nothing else of the instructor's metadata travels
@@ -32,6 +32,13 @@ def keep_cell_metadata(*, nbval_tags: bool) -> Step:
             tags = [t for t in cell.metadata.get("tags", []) if nbval_tags or not t.startswith("nbval")]
             cell.metadata = {k: v for k, v in (("tags", tags), (KEY, cell.metadata.get(KEY))) if v}
     return keep_cell_metadata
+
+
+def fold_going_further(nb, model: CourseNotebook) -> None:
+    """Each going-further section's heading cell gets JupyterLab's collapsed-heading flag: a student sees
+    the section folded (Colab ignores the flag; the heading still says "Going further")."""
+    for section in model.going_further:
+        nb.cells[section.heading].metadata[COLLAPSED] = True
 
 
 def clear_outputs(nb, model: CourseNotebook) -> None:
