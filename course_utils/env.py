@@ -16,6 +16,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable
 
+from .settings import checkout_file, runtime
+
 if TYPE_CHECKING:
     import torch
 
@@ -102,6 +104,8 @@ class EnvironmentReport:
     packages: list[PackageStatus]
     device: DeviceInfo
     data: dict[str, str | None] = field(default_factory=dict)  # file -> None (verified) or problem
+    runtime: str = "local"  # where the kernel runs (course_utils.settings.runtime)
+    checkout: bool = True  # a course checkout (make works) rather than an installed course
 
     @property
     def missing(self) -> list[PackageStatus]:
@@ -117,7 +121,8 @@ class EnvironmentReport:
         return bool(self.data) and all(v is None for v in self.data.values())
 
     def format(self) -> str:
-        lines = [f"Python: {self.python}", f"Platform: {self.platform}", ""]
+        where = "a course checkout" if self.checkout else "the course installed as a package"
+        lines = [f"Python: {self.python}", f"Platform: {self.platform}", f"Runtime: {self.runtime}, {where}", ""]
         for p in self.packages:
             tag = " (optional)" if p.optional else ""
             if p.ok:
@@ -131,7 +136,9 @@ class EnvironmentReport:
             lines.append("Fashion-MNIST: present and verified")
         else:
             bad = ", ".join(f"{k}: {v}" for k, v in self.data.items() if v is not None)
-            lines.append(f"Fashion-MNIST: not ready ({bad}); run `make data`")
+            how = ("run `make data`" if self.checkout else
+                   "notebook 05 prepares it on first use (load_fashion_mnist), from the download mirrors")
+            lines.append(f"Fashion-MNIST: not ready ({bad}); {how}")
         lines.append("")
         lines.append("All requirements met." if self.ok else
                      f"{len(self.missing)} requirement(s) missing: " + ", ".join(p.name for p in self.missing))
@@ -347,4 +354,6 @@ def environment_report(check_data: bool = True) -> EnvironmentReport:
         packages=check_packages(),
         device=device_info(),
         data=data,
+        runtime=runtime(),
+        checkout=checkout_file("pyproject.toml") is not None,
     )
