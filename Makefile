@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.course-utils-installed
 
-.PHONY: setup data run test test-portable test-lowest test-light test-slurm unit lab lab-student student check grade-class bench env clean distclean nbgrader prune-runs
+.PHONY: setup data run test test-portable test-lowest test-light test-hosted test-colab test-slurm unit lab lab-student student check grade-class bench env clean distclean nbgrader prune-runs
 
 setup: $(STAMP)
 
@@ -92,6 +92,41 @@ test-light: data $(LIGHT_STAMP) $(STUDENT_VENV)/.student-installed
 	COURSE_LIGHT_PYTHON=$(LIGHT)/bin/python COURSE_STUDENT_PYTHON=$(STUDENT_VENV)/bin/python \
 		$(PY) -m pytest -p no:xdist tests/test_light.py tests/browser/test_student_lab.py
 
+# A published notebook where the course is not installed (tests/test_hosted.py): a hub's Python, with ipykernel,
+# PyTorch (hard-linked from .venv) and the scientific stack but no course, offline. The release's first cell installs
+# the course from a wheelhouse built from the checkout and changes nothing else; released 05 runs in that kernel.
+HUB       ?= .venv-hub
+HUB_STAMP := $(HUB)/.hub-installed
+$(HUB_STAMP): pyproject.toml | $(STAMP)
+	@test -x $(HUB)/bin/python || $(PYTHON) -m venv $(HUB)
+	$(PY) -m course_utils share-packages --into $(HUB) $(SHARED)
+	$(HUB)/bin/python -m pip install --disable-pip-version-check ipykernel torch torchvision numpy scipy matplotlib scikit-learn \
+		tensorboard pillow tqdm threadpoolctl packaging
+	@touch $@
+
+test-hosted: data $(HUB_STAMP)
+	$(HUB)/bin/python -m pip uninstall --disable-pip-version-check -y -q course-utils 2>/dev/null || true
+	COURSE_HUB_PYTHON=$(HUB)/bin/python $(PY) -m pytest -p no:xdist tests/test_hosted.py
+
+# The same in Colab's Python (not in CI: about 5 GB, PyPI's CUDA build of Colab's torch): Python 3.13 with Colab's kernel
+# stack and scientific stack at Colab's versions (tests/hosted/colab-constraints.txt); released 00, 02 and 05 run
+# in that venv's own ipykernel 6.17.1 on IPython 7.34.
+COLAB        ?= .venv-colab
+COLAB_PYTHON ?= python3.13
+COLAB_STAMP  := $(COLAB)/.colab-installed
+$(COLAB_STAMP): tests/hosted/colab-constraints.txt
+	@test -x $(COLAB)/bin/python || command -v $(COLAB_PYTHON) >/dev/null \
+		|| { echo "test-colab needs $(COLAB_PYTHON) (COLAB_PYTHON=/path/to/python3.13 names one)"; exit 1; }
+	@test -x $(COLAB)/bin/python || $(COLAB_PYTHON) -m venv $(COLAB)
+	$(COLAB)/bin/python -m pip install --disable-pip-version-check -c tests/hosted/colab-constraints.txt \
+		ipykernel ipython notebook jupyter_client tornado traitlets pyzmq numpy torch torchvision matplotlib \
+		scikit-learn scipy tensorboard pillow tqdm threadpoolctl packaging setuptools
+	@touch $@
+
+test-colab: data $(COLAB_STAMP) | $(STAMP)
+	$(COLAB)/bin/python -m pip uninstall --disable-pip-version-check -y -q course-utils 2>/dev/null || true
+	COURSE_COLAB_PYTHON=$(COLAB)/bin/python $(PY) -m pytest -p no:xdist tests/test_hosted.py
+
 # The Slurm template (examples/slurm/) on a real Slurm: a private one-node cluster (munge key, socket,
 # configuration, state and logs in a temporary folder; free ports) runs grade-class.sbatch as an array
 # of 4 on the tests' synthetic class and merge.sbatch after it; the merge must equal a one-machine run.
@@ -161,4 +196,4 @@ clean:
 
 # Also the virtual environments and the prepared data (student/ still stays: it is the student's work).
 distclean: clean
-	rm -rf $(VENV) $(LOWEST) $(LIGHT) $(STUDENT_VENV) data/FashionMNIST
+	rm -rf $(VENV) $(LOWEST) $(LIGHT) $(STUDENT_VENV) $(HUB) $(COLAB) data/FashionMNIST

@@ -30,11 +30,22 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
-__version__ = "0.1.0"
+
+
+def _installed_version() -> str:
+    """The installed distribution's version (from the release's git tag, pyproject.toml); 0.0.0.dev0 where
+    the package runs from files that were never installed."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("course-utils")
+    except PackageNotFoundError:
+        return "0.0.0.dev0"
 
 
 def __getattr__(name: str) -> Any:
     """Import a re-exported name from its submodule the first time it is asked for."""
+    if name == "__version__":
+        return _installed_version()
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,7 +7,12 @@
   shows one line, "» Skipped: this cell needs Exercise 4.1 ...". Once the check passes, the same
   cell runs as written;
 - a cell that calls an exercise's stub (``NotImplementedError("Exercise N.k: ...")``) shows one
-  line saying so instead of a traceback.
+  line saying so instead of a traceback;
+- a self-check that finds a wrong answer shows its result ("✗ Exercise N.k: failed. ...") as the
+  cell's value instead of raising. Run All then goes on past it on every platform: JupyterLab,
+  nbclient and VS Code honour the release's ``raises-exception`` tag, Colab's and Kaggle's Run All
+  stop at any cell that raises. The release's final Checks cell still raises until every exercise
+  passes (nothing runs after it); nbgrader's version has no student mode, and its checks raise.
 
 Every other error keeps its traceback; a self-check failure shows its one-line message. The results
 it reads are :mod:`course_utils.outcome`'s, the same the grader and the Checks cell read.
@@ -71,14 +76,24 @@ def _shell():
     return get_ipython()
 
 
+_active = False  # student_mode() ran in this kernel
+
+
+def active() -> bool:
+    """Whether :func:`student_mode` runs in this kernel (a self-check then shows a failure, not raises it)."""
+    return _active
+
+
 def student_mode() -> None:
-    """Install the skips and the stub message described above; a no-op outside IPython."""
+    """Install the skips, the stub message and the checks' results described above; a no-op outside IPython."""
+    global _active
     shell = _shell()
     if shell is None:
         return
+    _active = True
     shell.set_custom_exc((NotImplementedError,), _handler)
     if _skip_unmet not in shell.input_transformers_post:
         shell.input_transformers_post.append(_skip_unmet)
 
 
-__all__ = ["student_mode", "needed", "skipped"]
+__all__ = ["active", "student_mode", "needed", "skipped"]

@@ -35,6 +35,7 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 from ..outcome import FAILED, NOT_ATTEMPTED, PASSED, CheckResult, record
+from ..student import active as student_active
 
 _PACKAGE = str(Path(__file__).resolve().parents[1])  # course_utils/
 _LIBRARIES = tuple({str(Path(sysconfig.get_paths()[k]).resolve()) for k in ("stdlib", "platstdlib", "purelib", "platlib")})
@@ -228,7 +229,9 @@ class Ban:
 class Check:
     """One exercise's check (see the module's docstring). Calling it on the student's answer runs
     probe and judge in this process, records the result and raises :class:`ExerciseFailed` on a wrong
-    answer (unless ``raise_on_fail=False``); it returns the :class:`CheckResult` otherwise."""
+    answer; it returns the :class:`CheckResult` otherwise. ``raise_on_fail`` defaults to raising except
+    in student mode (course_utils.student), where a failure is returned and shown like any result, so
+    that Run All goes on past it on platforms that ignore the ``raises-exception`` tag."""
     exercise: str
     probe: Callable[[Any, int], dict]  # (the student's object, seed) -> plain data
     judge: Callable[[dict, int], None]  # (data, seed) -> None, or raises Miss / NotAttempted / ...
@@ -245,9 +248,11 @@ class Check:
             data = {"raised": f"{type(e).__name__}: {e}{student_line(e)}"}
         return to_json(data)
 
-    def __call__(self, answer: Any, *, raise_on_fail: bool = True, seed: int = DEFAULT_SEED) -> CheckResult:
+    def __call__(self, answer: Any, *, raise_on_fail: bool | None = None, seed: int = DEFAULT_SEED) -> CheckResult:
         result = judge_data(self, self.run_probe(answer, seed), seed)
         record(result)
+        if raise_on_fail is None:
+            raise_on_fail = not student_active()
         if result.status == FAILED and raise_on_fail:
             raise ExerciseFailed(result)
         return result  # shown by Jupyter as the cell's value

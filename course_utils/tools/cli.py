@@ -78,14 +78,20 @@ def _run(args) -> int:
 
 
 def _release(args) -> int:
+    from .publish import parse_publication
     from .release import build_release
-    written = build_release(args.notebooks, args.out)
+    publication = parse_publication(args.colab) if args.colab else None
+    written = build_release(args.notebooks, args.out, publication=publication)
     for w in written:
         if w.action == "kept":
             print(f"kept {w.path} (changed since it was released); the new version is {w.new_version}")
         else:
             print(f"{w.action} {w.path}")
     print(f"{len(written)} student notebooks in {args.out}; leak scan: no solution found outside its exercise")
+    if publication is not None:
+        print(f"published for {publication.repository} at {publication.tag} (installs course-utils "
+              f"{publication.version}): push {args.out}/ to that repository and tag it {publication.tag}; "
+              f"each notebook opens from {publication.colab_url('NAME.ipynb')}")
     return 0
 
 
@@ -242,6 +248,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("release", help="build the student notebooks (solutions removed, leak-scanned)")
     p.add_argument("notebooks", nargs="*", default=["notebooks"], help="folders or .ipynb files")
     p.add_argument("--out", default="student", help="output folder, outside the sources (default: student)")
+    p.add_argument("--colab", default=None, metavar="[URL@]TAG",
+                   help="publish for Colab, Kaggle and hubs: a first cell installing the course at TAG where it is "
+                        "missing, and 'Open in Colab/Kaggle' badges, from the student repository URL (default: "
+                        "$COURSE_STUDENT_REPOSITORY, else course_utils.settings.STUDENT_REPOSITORY)")
     p = sub.add_parser("check", help="execute notebooks and grade their exercises (exit 1 unless all pass)")
     p.add_argument("notebooks", nargs="+", help="folders or .ipynb files")
     p.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell (default: the course's cell timeout, course_utils.settings.CELL_TIMEOUT)")

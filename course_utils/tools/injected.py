@@ -2,6 +2,8 @@
 ``course_utils`` (and IPython), which every kernel that runs a course notebook has
 (tests/test_boundary.py runs every import these snippets make).
 
+- :func:`setup_cell`: the first cell of a student notebook released for a tag (``release --colab``): installs
+  the kernel side of the course where it is missing (Colab, Kaggle, a hub, a fresh Python), nothing else;
 - :data:`STUDENT_MODE_LINE`: the release appends it to a student notebook's first code cell;
 - :data:`CHECKS_LINE`: the release puts it first in each cell of a Checks section;
 - :func:`prologue`: the grader's first cell (a forked copy of the kernel exits with its cell);
@@ -68,5 +70,59 @@ def probe_cell(requests: dict[str, tuple[str, int]], token: str) -> str:
                               requests=json.dumps({k: [name, int(seed)] for k, (name, seed) in requests.items()}))
 
 
+# The set-up cell imports the standard library only: it runs before the course is installed. It takes about
+# 5 ms where the course is at hand (a checkout, or the release's version installed). Elsewhere pip installs the
+# release without touching a package already present in a version the course allows (pip's default
+# only-if-needed strategy, never --upgrade); a package that pip did change while it was loaded gets one line
+# saying to restart, and Colab, where restarting is the norm, is restarted after that line.
+# $COURSE_WHEELHOUSE names a folder of wheels to install from instead (offline tests: tests/test_hosted.py).
+_SETUP_CELL = '''\
+# @title Course set-up (course_utils {version}): installs it where it is missing; in a course checkout it does nothing
+def _course_setup(version={version!r}, source={source!r}):
+    import importlib, importlib.metadata as md, importlib.util, os, pathlib, subprocess, sys
+    spec = importlib.util.find_spec("course_utils")
+    if spec is not None and spec.origin:
+        if (pathlib.Path(spec.origin).parent.parent / "pyproject.toml").is_file():
+            return  # a course checkout (or an install of one in development mode)
+        try:
+            if md.version("course-utils") == version:
+                return
+        except md.PackageNotFoundError:
+            pass
+    before = {{(d.metadata["Name"] or "").lower(): d.version for d in md.distributions()}}
+    wheels = os.environ.get("COURSE_WHEELHOUSE")
+    what = ["--no-index", "--find-links", wheels, f"course-utils=={{version}}"] if wheels else [f"course-utils @ {{source}}"]
+    print(f"Installing course_utils {{version}} from {{wheels or source}} (once per runtime) ...")
+    run = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                          "--upgrade-strategy", "only-if-needed", *what], capture_output=True, text=True)
+    if run.returncode != 0:
+        raise RuntimeError("pip could not install the course:\\n" + run.stdout[-2000:] + run.stderr[-2000:])
+    importlib.invalidate_caches()
+    after = {{(d.metadata["Name"] or "").lower(): d.version for d in md.distributions()}}
+    changed = {{n for n in before if n in after and before[n] != after[n]}}
+    owners = md.packages_distributions()
+    loaded = sorted({{f"{{d}} {{before[d.lower()]}} (now {{after[d.lower()]}})" for m in list(sys.modules) if "." not in m
+                     for d in owners.get(m, ()) if d.lower() in changed}})
+    if loaded:
+        colab = "google.colab" in sys.modules
+        print("Restart the runtime" + (" (Colab restarts it now)" if colab else " (Kernel > Restart)")
+              + ", then run the notebook again: " + ", ".join(loaded) + " was loaded before this install changed it.")
+        if colab:
+            os.kill(os.getpid(), 9)
+
+
+_course_setup()
+del _course_setup'''
+
+SETUP_WHEELHOUSE_ENV = "COURSE_WHEELHOUSE"
+
+
+def setup_cell(version: str, source: str) -> str:
+    """The first cell of a notebook released for a tag: ``version`` is what that tag installs as, ``source``
+    the pip requirement's URL (the student repository's archive of the tag)."""
+    return _SETUP_CELL.format(version=version, source=source)
+
+
 SNIPPETS = {"student mode": STUDENT_MODE_LINE, "checks": CHECKS_LINE.format(numbers='"1.1"'),
-            "prologue": _PROLOGUE, "probe": probe_cell({"1.1": ("least_squares_gd", 1)}, "t")}
+            "prologue": _PROLOGUE, "probe": probe_cell({"1.1": ("least_squares_gd", 1)}, "t"),
+            "set-up": setup_cell("1.2.0", "https://github.com/example/course/archive/refs/tags/v1.2.0.zip")}

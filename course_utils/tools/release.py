@@ -26,6 +26,7 @@ from .course import (KEY, MODEL_FILE, NEEDS_LINE, SKIP_TAG, STUB_COMMENT, Course
                      notebooks_in, read_model, read_notebook)
 from . import transforms as T
 from .injected import CHECKS_LINE, STUDENT_MODE_LINE
+from .publish import Publication, checkout_version, publish, release_record
 
 from ..settings import PACKAGE_DIR
 LEAK_SHARE = 0.5  # an exercise leaks when this share of its secret solution lines appears elsewhere
@@ -251,7 +252,7 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def _write(student, dest: Path) -> Written:
-    student.metadata[RELEASE_KEY] = {"sha256": source_hash(student)}
+    student.metadata[RELEASE_KEY] = {**student.metadata.get(RELEASE_KEY, {}), "sha256": source_hash(student)}
     if dest.exists():
         try:
             existing = nbformat.read(dest, as_version=4)
@@ -271,12 +272,15 @@ def _write(student, dest: Path) -> Written:
     return Written(dest, "written")
 
 
-def build_release(sources, out: Path | str, package_dir: Path | None = PACKAGE_DIR) -> list[Written]:
+def build_release(sources, out: Path | str, package_dir: Path | None = PACKAGE_DIR,
+                  publication: Publication | None = None) -> list[Written]:
     """Release the notebooks ``sources`` (folders or .ipynb files) into the folder ``out``.
 
     Raises :class:`CourseError` (nothing written) for a missing source, an ``out`` that is a file
     or lies in a source folder, a malformed exercise, or a leak. A student notebook changed since
-    it was released is kept; the new version is written beside it as ``NAME.new.ipynb``.
+    it was released is kept; the new version is written beside it as ``NAME.new.ipynb``. With a
+    ``publication`` (``--colab``), each notebook gets the set-up cell and the badges (:mod:`.publish`). The
+    version the release was built from is recorded in each notebook's metadata and in ``course.json``.
     """
     sources = [Path(s) for s in ([sources] if isinstance(sources, (str, Path)) else sources)]
     out = Path(out)
@@ -297,13 +301,18 @@ def build_release(sources, out: Path | str, package_dir: Path | None = PACKAGE_D
     leaks = leak_scan(releases, package_dir)
     if leaks:
         raise CourseError(f"solution lines found outside their exercise ({len(leaks)}):\n  " + "\n  ".join(leaks))
+    record = release_record(publication, checkout_version())
+    for r in releases:
+        if publication is not None:
+            publish(r.notebook, r.name, publication)
+        r.notebook.metadata[RELEASE_KEY] = dict(record)
     out.mkdir(parents=True, exist_ok=True)
     written = [_write(r.notebook, out / r.name) for r in releases]
-    _write_model(out, [read_model(read_notebook(p), p.name) for p in paths])
+    _write_model(out, [read_model(read_notebook(p), p.name) for p in paths], record)
     return written
 
 
-def _write_model(out: Path, models) -> None:
+def _write_model(out: Path, models, record: dict | None = None) -> None:
     """The course model of the released notebooks (:data:`MODEL_FILE`), what a repository made from the
     release grades against; notebooks released earlier into ``out`` and not now keep their entries."""
     notebooks = {}
@@ -314,4 +323,7 @@ def _write_model(out: Path, models) -> None:
             notebooks = {}
     notebooks.update({m.id: m for m in models})
     ordered = dict(sorted(notebooks.items(), key=lambda item: item[1].name))
-    (out / MODEL_FILE).write_text(Course(out, ordered).to_json(), encoding="utf-8")
+    text = Course(out, ordered).to_json()
+    if record:  # which release this is (course_from_json reads the notebooks only)
+        text = json.dumps({**json.loads(text), "release": record}, indent=1, ensure_ascii=False) + "\n"
+    (out / MODEL_FILE).write_text(text, encoding="utf-8")
