@@ -11,18 +11,16 @@ there is no network to GitHub here) and changes nothing else: `pip freeze` after
 alone. Without its variable, each environment's tests are skipped, saying so."""
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from course_utils.settings import DATA_DIR_ENV
-from course_utils.tools.execute import execute
+from other_pythons import check_numbers, kernelspec, python_from, run_all
+
 from course_utils.tools.injected import SETUP_WHEELHOUSE_ENV
 from course_utils.tools.publish import SETUP_TAG, parse_publication
 from course_utils.tools.release import build_release
@@ -45,7 +43,7 @@ def env(request) -> str:
 
 
 def python_of(env: str) -> str:
-    return os.path.abspath(os.environ[ENVIRONMENTS[env][0]])  # not resolved: a venv's python is a link
+    return python_from(ENVIRONMENTS[env][0])
 
 
 def freeze(env: str) -> list[str]:
@@ -67,11 +65,7 @@ def hosted(env, tmp_path_factory):
     assert [p.name for p in wheels.iterdir()] == [f"course_utils-{VERSION}-py3-none-any.whl"]
     build_release([REPO / "notebooks" / n for n in ENVIRONMENTS[env][2]], root / "student",
                   publication=parse_publication(f"https://github.com/ee541/unit1-student@{TAG}"))
-    spec = root / "jupyter" / "kernels" / f"course-{env}"
-    spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [python_of(env), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": f"{env}'s Python (no course)", "language": "python"}))
+    kernelspec(root / "jupyter", f"course-{env}", python_of(env), f"{env}'s Python (no course)")
     return root
 
 
@@ -79,17 +73,8 @@ def run_released(env: str, hosted: Path, name: str, monkeypatch) -> tuple[nbform
     """Released ``name`` run all in the environment's own kernel, outside the checkout: (notebook, all it shows)."""
     nb = nbformat.read(hosted / "student" / name, as_version=4)
     assert nb.cells[0].metadata["tags"] == [SETUP_TAG]
-    nb.metadata["kernelspec"] = {"name": f"course-{env}", "display_name": env, "language": "python"}
-    monkeypatch.setenv("JUPYTER_PATH", str(hosted / "jupyter"))
-    monkeypatch.setenv(SETUP_WHEELHOUSE_ENV, str(hosted / "wheels"))
-    monkeypatch.setenv(DATA_DIR_ENV, str(REPO / "data"))  # the data from the local copy, as `make data` left it
-    from course_utils.tools import execute as ex
-    monkeypatch.setattr(ex, "KERNEL_NAME", f"course-{env}")
-    run = execute(nb, hosted / "student")
-    assert not run.stopped and not run.error, f"{env}, {name}: {run.error}"
-    shown = "\n".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
-                      for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    assert "Traceback" not in shown, (env, name, shown[-3000:])
+    shown = run_all(nb, hosted / "student", f"course-{env}", hosted / "jupyter", monkeypatch,
+                    **{SETUP_WHEELHOUSE_ENV: str(hosted / "wheels")})
     return nb, shown
 
 
@@ -104,8 +89,7 @@ def test_the_first_cell_installs_the_course_changing_nothing_else_and_each_noteb
             assert f"Installing course_utils {VERSION}" in first and "Restart" not in first, first
         else:
             assert first == "", first
-        model = [c.metadata["course"]["exercise"] for c in nb.cells if c.metadata.get("course", {}).get("part") == "check"]
-        for number in model:
+        for number in check_numbers(nb):
             assert f"Exercise {number}: not attempted" in shown, (env, name, number)
         if name.startswith("00"):
             assert f"Runtime: local, the course installed as a package" in shown and "Environment ready" in shown

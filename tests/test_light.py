@@ -15,9 +15,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.settings import DATA_DIR_ENV
+from other_pythons import check_numbers, kernelspec, python_from, run_all
+
 from course_utils.tools.course import SKIP_TAG
-from course_utils.tools.execute import execute
 
 pytestmark = [pytest.mark.notebook, pytest.mark.skipif(
     not os.environ.get("COURSE_LIGHT_PYTHON"), reason="COURSE_LIGHT_PYTHON is not set (make test-light sets it)")]
@@ -29,7 +29,7 @@ RELEASED = ("02_two_moons_mlp.ipynb", "05_fashion_mnist_minimal.ipynb")
 
 
 def light_python() -> str:
-    return os.path.abspath(os.environ["COURSE_LIGHT_PYTHON"])  # not resolved: a venv's python is a link
+    return python_from("COURSE_LIGHT_PYTHON")
 
 
 def test_the_kernel_side_installs_no_jupyter_tool():
@@ -52,13 +52,7 @@ def test_the_installed_package_is_not_the_checkout():
 @pytest.fixture(scope="module")
 def light_kernel(tmp_path_factory):
     """A kernelspec for the light venv's python, found through JUPYTER_PATH."""
-    share = tmp_path_factory.mktemp("jupyter")
-    spec = share / "kernels" / "course-light"
-    spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [light_python(), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "course (kernel side only)", "language": "python"}))
-    return share
+    return kernelspec(tmp_path_factory.mktemp("jupyter"), "course-light", light_python(), "course (kernel side only)")
 
 
 @pytest.mark.parametrize("name", RELEASED)
@@ -67,17 +61,8 @@ def test_a_released_notebook_runs_all_in_the_light_kernel(name, light_kernel, tm
                            "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     nb = nbformat.read(tmp_path / name, as_version=4)
-    nb.metadata["kernelspec"] = {"name": "course-light", "display_name": "course (kernel side only)", "language": "python"}
-    monkeypatch.setenv("JUPYTER_PATH", str(light_kernel))
-    monkeypatch.setenv(DATA_DIR_ENV, str(REPO / "data"))  # the installed package has no checkout beside it
-    from course_utils.tools import execute as ex
-    monkeypatch.setattr(ex, "KERNEL_NAME", "course-light")
-    run = execute(nb, tmp_path)
-    assert not run.stopped and not run.error, run.error
-    shown = "\n".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
-                      for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    assert "Traceback" not in shown
-    numbers = [c.metadata["course"]["exercise"] for c in nb.cells if c.metadata.get("course", {}).get("part") == "check"]
+    shown = run_all(nb, tmp_path, "course-light", light_kernel, monkeypatch)
+    numbers = check_numbers(nb)
     assert numbers, name
     for n in numbers:
         assert f"Exercise {n}: not attempted" in shown, (n, shown[-2000:])
