@@ -97,6 +97,78 @@ def test_each_notebook_opens_with_what_a_student_will_be_able_to_do_and_its_sect
         assert re.search(r"\d+\s*min", entry), f"{cid}: {entry!r} gives no reading time in minutes"
 
 
+SECTIONS_HEADER = re.compile(r"\(about (\d+) min, plus (\d+) min going further\):")
+LIST_ITEM = re.compile(r"^( *)(-|\*|\d+\.)\s+(.*)$")
+
+
+def section_list_problems(model) -> list[str]:
+    """The opening's sections as one bulleted list that mirrors the headings (a numbered list broken by
+    a bullet renders as two lists): every section in notebook order, a going-further section inside a
+    numbered one indented under it, and a header whose totals add up,
+    "(about N min, plus M min going further)"."""
+    lines = model.notebook.cells[0].source.splitlines()
+    at = next((k for k, line in enumerate(lines) if line.startswith(SECTIONS)), None)
+    if at is None:
+        return [f"no {SECTIONS} list"]
+    problems, items = [], []
+    for line in lines[at + 1:]:
+        match = LIST_ITEM.match(line)
+        if not match:
+            break
+        items.append(match.groups())
+    levels = {i: level for i, level, _ in headings(model)}
+    totals = [0, 0]  # core, going further
+    for k, (title, start, _, further) in enumerate(sections(model)):
+        if k >= len(items):
+            problems.append(f"{title!r} is missing from the list (it has {len(items)} entries)")
+            break
+        indent, marker, text = items[k]
+        if marker != "-":
+            problems.append(f"{text!r} is marked {marker!r}: every entry is a '-' bullet")
+        if plain_title(title) not in text:
+            problems.append(f"entry {k + 1} ({text!r}) is not {title!r}: the list follows the notebook's order")
+        nested = further and levels[start] > 2
+        if bool(indent) != nested:
+            problems.append(f"{text!r} should {'' if nested else 'not '}be indented"
+                            + (" under its section" if nested else ""))
+        minutes = re.search(r"(\d+)\s*min", text)
+        totals[further] += int(minutes.group(1)) if minutes else 0
+    if len(items) > len(sections(model)):
+        problems.append(f"the list has {len(items)} entries for {len(sections(model))} sections")
+    header = SECTIONS_HEADER.search(lines[at])
+    if not header:
+        problems.append(f"its header {lines[at]!r} does not read {SECTIONS} (about N min, plus M min going further):")
+    elif [int(header.group(1)), int(header.group(2))] != totals:
+        problems.append(f"its header says {header.group(1)} and {header.group(2)} min; the entries add up to "
+                        f"{totals[0]} and {totals[1]}")
+    return problems
+
+
+@pytest.mark.parametrize("cid", IDS)
+def test_the_opening_lists_the_sections_as_the_headings_nest_them(cid):
+    problems = section_list_problems(COURSE.notebooks[cid])
+    assert not problems, f"{cid}'s list of sections:\n  " + "\n  ".join(problems)
+
+
+def test_the_section_list_check_finds_a_broken_list():
+    def problems(sections_text):
+        return section_list_problems(read_model(make_nb(
+            md(f"# T\n\n{SECTIONS} {sections_text}"), md("## 1 · A\n\n**Question:** a?"),
+            md("### Going further · Deep\n\n**Question:** d?", going_further=True), md("## 2 · B\n\n**Question:** b?"),
+            md("## Going further · Wide\n\n**Question:** w?", going_further=True))))
+
+    good = "(about 5 min, plus 4 min going further):\n- 1 · A (2 min)\n  - Going further · Deep (1 min)\n" \
+           "- 2 · B (3 min)\n- Going further · Wide (3 min)"
+    assert problems(good) == []
+    assert any("marked '1.'" in p for p in problems(good.replace("- 1 · A", "1. A")))  # two lists
+    assert any("should be indented" in p for p in problems(good.replace("  - Going further · Deep", "- Going further · Deep")))
+    assert any("should not be indented" in p for p in problems(good.replace("- Going further · Wide", "  - Going further · Wide")))
+    assert any("notebook's order" in p for p in problems(good.replace("- 2 · B (3 min)\n- Going further · Wide (3 min)",
+                                                                      "- Going further · Wide (3 min)\n- 2 · B (3 min)")))
+    assert any("add up to 5 and 4" in p for p in problems(good.replace("about 5 min", "about 6 min")))
+    assert any("missing" in p for p in problems(good.rsplit("\n", 1)[0]))
+
+
 @pytest.mark.parametrize("cid", IDS)
 def test_each_section_opens_with_its_question_and_ends_with_its_takeaway(cid):
     model = COURSE.notebooks[cid]

@@ -101,10 +101,12 @@ def execute(nb, cwd: Path | str, *, timeout: int = CELL_TIMEOUT, allow_errors: b
                             allow_errors=allow_errors, kernel_manager_class=kernel_manager_class(),
                             resources={"metadata": {"path": str(cwd)}}, **({"km": km} if km is not None else {}))
     client.owns_km = True  # a kernel manager given in is still ours to shut down when the run ends
-    if allow_errors:  # grading: the outputs and the probe's data are all that is wanted of the kernel, and a
-        # graceful shutdown can race in ipykernel's own teardown (a closed socket's callback), printing a
-        # traceback into the grader's output (seen in `check`'s stderr): end the kernel at once
-        client.shutdown_kernel = "immediate"
+    # When the run ends, its outputs (and a probe's data) are all that is wanted of the kernel: end it at
+    # once. A graceful shutdown only waits for the interpreter's own teardown, 1 to 2 s once PyTorch is
+    # loaded (measured), which no student waits for after Run All; and it can race in ipykernel's teardown
+    # (a closed socket's callback), printing a traceback into a grader's output (seen in `check`'s stderr).
+    # The notebooks close what they write (a run's TensorBoard writer) themselves.
+    client.shutdown_kernel = "immediate"
     try:
         client.execute()
     except CellExecutionError as e:
