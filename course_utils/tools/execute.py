@@ -54,8 +54,8 @@ def kernel_manager_class() -> type[AsyncKernelManager]:
 
 
 class _Client(NotebookClient):
-    """NotebookClient that, at a cell timeout, interrupts the kernel and then stops it at once, so
-    that the kernel neither runs on nor prints its own teardown errors."""
+    """NotebookClient that, at a cell timeout, interrupts the kernel and waits for the cell's reply
+    before the kernel is ended, so that the kernel neither runs on nor prints its own teardown errors."""
 
     async def _async_handle_timeout(self, timeout: int, cell=None):
         if self.km is not None and self.kc is not None:
@@ -64,10 +64,7 @@ class _Client(NotebookClient):
                 await ensure_async(self.kc.shell_channel.get_msg(timeout=10))
             except Exception:
                 pass
-        # Then end it at once: the interrupted kernel has nothing left to save, and ipykernel's graceful
-        # shutdown right after an interrupt can race in its own teardown (a closed socket's callback) and
-        # print a traceback into the grader's output.
-        self.shutdown_kernel = "immediate"
+        # Then it ends at once, as every run's kernel does (see execute)
         raise CellTimeoutError.error_from_timeout_and_cell("Cell execution timed out", timeout, cell)
 
 
@@ -97,16 +94,16 @@ def execute(nb, cwd: Path | str, *, timeout: int = CELL_TIMEOUT, allow_errors: b
     ``metadata.execution`` (:func:`cell_times` reads them; :func:`drop_timing` removes them).
     Returns an :class:`Execution`; never raises for what the notebook does.
     """
+    # When the run ends (or a cell times out), its outputs (and a probe's data) are all that is wanted of the
+    # kernel: end it at once. A graceful shutdown only waits for the interpreter's own teardown, 1 to 2 s once
+    # PyTorch is loaded (measured), which no student waits for after Run All; and it can race in ipykernel's
+    # teardown (a closed socket's callback), printing a traceback into a grader's output (seen in `check`'s
+    # stderr). The notebooks close what they write (a run's TensorBoard writer) themselves.
     client = _Client(nb, timeout=timeout, kernel_name=KERNEL_NAME, record_timing=record_timing,
-                            allow_errors=allow_errors, kernel_manager_class=kernel_manager_class(),
-                            resources={"metadata": {"path": str(cwd)}}, **({"km": km} if km is not None else {}))
+                     shutdown_kernel="immediate", allow_errors=allow_errors,
+                     kernel_manager_class=kernel_manager_class(),
+                     resources={"metadata": {"path": str(cwd)}}, **({"km": km} if km is not None else {}))
     client.owns_km = True  # a kernel manager given in is still ours to shut down when the run ends
-    # When the run ends, its outputs (and a probe's data) are all that is wanted of the kernel: end it at
-    # once. A graceful shutdown only waits for the interpreter's own teardown, 1 to 2 s once PyTorch is
-    # loaded (measured), which no student waits for after Run All; and it can race in ipykernel's teardown
-    # (a closed socket's callback), printing a traceback into a grader's output (seen in `check`'s stderr).
-    # The notebooks close what they write (a run's TensorBoard writer) themselves.
-    client.shutdown_kernel = "immediate"
     try:
         client.execute()
     except CellExecutionError as e:
